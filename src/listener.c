@@ -1,0 +1,181 @@
+/*
+ * Binding listeners, and building a new table from a resolved config
+ * while keeping the sockets of listeners that did not change.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "listener.h"
+#include "log.h"
+
+void
+listener_table_init(struct listener_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	TAILQ_INIT(&t->list);
+	conf_init(&t->conf, CONF_BUFSIZE_DEFAULT);
+}
+
+static int
+bind_listener(const struct addr *a, char *err, size_t errlen)
+{
+	char	buf[ADDR_STRLEN];
+	int	fd, one = 1;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	/* "*" means two sockets, 0.0.0.0 and ::, so :: must be v6 only. */
+	if (a->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1)
+		goto fail;
+	if (listen(fd, LISTEN_BACKLOG) == -1)
+		goto fail;
+	return (fd);
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s",
+	    addr_fmt(a, buf, sizeof(buf)), strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return (-1);
+}
+
+static struct listener *
+find_by_addr(const struct listener_table *t, const struct addr *a)
+{
+	struct listener	*l;
+
+	if (t == NULL)
+		return (NULL);
+	TAILQ_FOREACH(l, &t->list, entry)
+		if (addr_equal(&l->local, a))
+			return (l);
+	return (NULL);
+}
+
+/*
+ * Build table t from the resolved config c (which t takes over).  A
+ * listener whose address is in old keeps old's socket and id; every
+ * other one is bound now.  On any failure nothing of old is touched,
+ * what was bound here is closed, and -1 returned after every error was
+ * reported.
+ */
+int
+listener_table_build(struct listener_table *t, struct conf *c,
+    struct listener_table *old, uint32_t *next_id)
+{
+	struct conf_stanza	*s;
+	struct listener		*l, *prev;
+	char			 err[256];
+	size_t			 i;
+	int			 failed = 0;
+
+	listener_table_init(t);
+	t->conf = *c;
+	TAILQ_INIT(&t->conf.stanzas);
+	TAILQ_CONCAT(&t->conf.stanzas, &c->stanzas, entry);
+	c->path = NULL;
+
+	TAILQ_FOREACH(s, &t->conf.stanzas, entry) {
+		for (i = 0; i < s->locals.n; i++) {
+			if ((l = calloc(1, sizeof(*l))) == NULL) {
+				conf_error(&t->conf, &s->pos, "out of memory");
+				failed = 1;
+				break;
+			}
+			l->local = s->locals.a[i];
+			l->stanza = s;
+			if ((prev = find_by_addr(old, &l->local)) != NULL) {
+				l->fd = prev->fd;
+				l->id = prev->id;
+			} else if ((l->fd = bind_listener(&l->local, err,
+			    sizeof(err))) == -1) {
+				conf_error(&t->conf, &s->pos, "%s", err);
+				free(l);
+				failed = 1;
+				continue;
+			} else
+				l->id = (*next_id)++;
+			TAILQ_INSERT_TAIL(&t->list, l, entry);
+			t->n++;
+		}
+	}
+	if (failed) {
+		listener_table_free(t, old);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Free t, closing the sockets that keep is not also using. */
+void
+listener_table_free(struct listener_table *t, const struct listener_table *keep)
+{
+	struct listener	*l;
+
+	while ((l = TAILQ_FIRST(&t->list)) != NULL) {
+		TAILQ_REMOVE(&t->list, l, entry);
+		if (l->fd != -1 && find_by_addr(keep, &l->local) == NULL)
+			close(l->fd);
+		free(l);
+	}
+	t->n = 0;
+	conf_free(&t->conf);
+}
+
+void
+listener_to_proto(const struct listener *l, uint32_t generation,
+    struct proto_listener *p)
+{
+	const struct conf_stanza	*s = l->stanza;
+	size_t				 i;
+
+	memset(p, 0, sizeof(*p));
+	p->id = l->id;
+	p->generation = generation;
+	p->bufsize = (uint32_t)s->bufsize;
+	p->local = l->local;
+	p->nremotes = (uint32_t)s->remotes.n;
+	for (i = 0; i < s->remotes.n; i++)
+		p->remotes[i] = s->remotes.a[i];
+	p->source4 = s->source4;
+	p->source6 = s->source6;
+}
+
+/* "127.0.0.1:8000 -> 127.0.0.1:7000, [::1]:7000 from 127.0.0.2:0" */
+void
+listener_describe(const struct listener *l, char *buf, size_t len)
+{
+	const struct conf_stanza	*s = l->stanza;
+	char				 a[ADDR_STRLEN];
+	size_t				 i;
+
+	snprintf(buf, len, "%s ->", addr_fmt(&l->local, a, sizeof(a)));
+	for (i = 0; i < s->remotes.n; i++) {
+		strlcat(buf, i ? ", " : " ", len);
+		strlcat(buf, addr_fmt(&s->remotes.a[i], a, sizeof(a)), len);
+	}
+	if (s->source4.ss.ss_family != 0) {
+		strlcat(buf, " source ", len);
+		strlcat(buf, addr_fmt_host(&s->source4, a, sizeof(a)), len);
+	}
+	if (s->source6.ss.ss_family != 0) {
+		strlcat(buf, " source ", len);
+		strlcat(buf, addr_fmt_host(&s->source6, a, sizeof(a)), len);
+	}
+}

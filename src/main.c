@@ -1,0 +1,398 @@
+/*
+ * tcpproxy: command line, start-up and daemonizing.  See tcpproxy(8).
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libutil.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "listener.h"
+#include "log.h"
+#include "master.h"
+#include "proc.h"
+#include "proto.h"
+
+#ifndef TCPPROXY_VERSION
+#define TCPPROXY_VERSION	"2.0.0"
+#endif
+#ifndef TCPPROXY_CONFFILE
+#define TCPPROXY_CONFFILE	"/etc/tcpproxy.conf"
+#endif
+#define WORKERS_MAX		64
+
+extern char	**environ;
+
+struct options {
+	int		 daemonize;
+	int		 debug;
+	int		 configtest;
+	int		 nworkers;
+	const char	*user;
+	const char	*group;
+	const char	*chroot;
+	const char	*pidfile;
+	const char	*local_addr;
+	const char	*local_resolv;
+	const char	*local_port;
+	const char	*remote_addr;
+	const char	*remote_resolv;
+	const char	*remote_port;
+	const char	*source_addr;
+	const char	*config;
+	size_t		 bufsize;
+};
+
+static const char usage_text[] =
+"usage: tcpproxy [options]\n"
+"  -h, --help                          print this help and exit\n"
+"  -v, --version                       print version information and exit\n"
+"  -D, --nodaemonize                   stay in the foreground\n"
+"  -u, --username <username>           workers run as this user\n"
+"  -g, --groupname <groupname>         workers run as this group\n"
+"  -C, --chroot <path>                 workers chroot to this directory\n"
+"  -P, --write-pid <path>              write the master's pid to this file\n"
+"  -L, --log <target>:<level>[,<param1>[,<param2>]]\n"
+"                                      add a log target (syslog, file,\n"
+"                                      stdout, stderr); may be repeated\n"
+"  -U, --debug                         -D and log to stdout at level 5\n"
+"  -l, --local-addr <host>             local address to listen on\n"
+"  -t, --local-resolv (ipv4|4|ipv6|6)  resolve the local address to one family\n"
+"  -p, --local-port <service>          local port to listen on\n"
+"  -r, --remote-addr <host>            remote address to connect to\n"
+"  -R, --remote-resolv (ipv4|4|ipv6|6) resolve remote and source to one family\n"
+"  -o, --remote-port <service>         remote port to connect to\n"
+"  -s, --source-addr <host>            source address to connect from\n"
+"  -b, --buffer-size <size>            transmit buffer size (10k; k, m suffixes)\n"
+"  -c, --config <file>                 configuration file (" TCPPROXY_CONFFILE ")\n"
+"  -w, --workers <n>                   number of worker processes (online CPUs)\n"
+"  -n, --configtest                    check the configuration and exit\n";
+
+static const struct option longopts[] = {
+	{ "help",		no_argument,		NULL,	'h' },
+	{ "version",		no_argument,		NULL,	'v' },
+	{ "nodaemonize",	no_argument,		NULL,	'D' },
+	{ "username",		required_argument,	NULL,	'u' },
+	{ "groupname",		required_argument,	NULL,	'g' },
+	{ "chroot",		required_argument,	NULL,	'C' },
+	{ "write-pid",		required_argument,	NULL,	'P' },
+	{ "log",		required_argument,	NULL,	'L' },
+	{ "debug",		no_argument,		NULL,	'U' },
+	{ "local-addr",		required_argument,	NULL,	'l' },
+	{ "local-resolv",	required_argument,	NULL,	't' },
+	{ "local-port",		required_argument,	NULL,	'p' },
+	{ "remote-addr",	required_argument,	NULL,	'r' },
+	{ "remote-resolv",	required_argument,	NULL,	'R' },
+	{ "remote-port",	required_argument,	NULL,	'o' },
+	{ "source-addr",	required_argument,	NULL,	's' },
+	{ "buffer-size",	required_argument,	NULL,	'b' },
+	{ "config",		required_argument,	NULL,	'c' },
+	{ "workers",		required_argument,	NULL,	'w' },
+	{ "configtest",		no_argument,		NULL,	'n' },
+	{ NULL,			0,			NULL,	0 }
+};
+
+__attribute__((__noreturn__, __format__(__printf__, 1, 2)))
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "tcpproxy: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static void
+check_family(const char *opt, const char *value)
+{
+	int	family;
+
+	if (addr_parse_family(value, &family) == -1)
+		usage_error("%s: invalid address family '%s': expected ipv4, "
+		    "4, ipv6 or 6", opt, value);
+}
+
+static int
+default_workers(void)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return (1);
+	return (n > WORKERS_MAX ? WORKERS_MAX : (int)n);
+}
+
+static void
+parse_options(int argc, char *argv[], struct options *o)
+{
+	const char	*errstr;
+	char		 err[256];
+	int		 ch;
+
+	memset(o, 0, sizeof(*o));
+	o->daemonize = 1;
+	o->bufsize = CONF_BUFSIZE_DEFAULT;
+	o->nworkers = default_workers();
+	opterr = 1;
+	while ((ch = getopt_long(argc, argv,
+	    "+hvDu:g:C:P:L:Ul:t:p:r:R:o:s:b:c:w:n", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'v':
+			printf("tcpproxy %s\n", TCPPROXY_VERSION);
+			printf("privilege-separated IPv4/IPv6 TCP proxy, "
+			    "protocol %d\n", PROTO_VERSION);
+			exit(0);
+		case 'D':
+			o->daemonize = 0;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'g':
+			o->group = optarg;
+			break;
+		case 'C':
+			o->chroot = optarg;
+			break;
+		case 'P':
+			o->pidfile = optarg;
+			break;
+		case 'L':
+			if (log_target_add(optarg, err, sizeof(err)) == -1)
+				usage_error("-L: %s", err);
+			break;
+		case 'U':
+			o->debug = 1;
+			o->daemonize = 0;
+			break;
+		case 'l':
+			o->local_addr = optarg;
+			break;
+		case 't':
+			check_family("-t", optarg);
+			o->local_resolv = optarg;
+			break;
+		case 'p':
+			o->local_port = optarg;
+			break;
+		case 'r':
+			o->remote_addr = optarg;
+			break;
+		case 'R':
+			check_family("-R", optarg);
+			o->remote_resolv = optarg;
+			break;
+		case 'o':
+			o->remote_port = optarg;
+			break;
+		case 's':
+			o->source_addr = optarg;
+			break;
+		case 'b':
+			if (conf_parse_size(optarg, &o->bufsize) == -1)
+				usage_error("-b: invalid buffer size '%s': "
+				    "expected 1 to 64m bytes, with an "
+				    "optional k or m", optarg);
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'w':
+			o->nworkers = (int)strtonum(optarg, 1, WORKERS_MAX,
+			    &errstr);
+			if (errstr != NULL)
+				usage_error("-w: invalid number of workers "
+				    "'%s': must be 1 to %d", optarg,
+				    WORKERS_MAX);
+			break;
+		case 'n':
+			o->configtest = 1;
+			break;
+		default:
+			/* getopt_long has said what was wrong. */
+			exit(1);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->debug)
+		log_debug_mode();
+	if (o->local_port != NULL) {
+		if (o->remote_addr == NULL)
+			usage_error("-p: no remote address given (-r)");
+		if (o->remote_port == NULL)
+			usage_error("-p: no remote port given (-o)");
+	}
+}
+
+static void
+set_value(struct conf_value *v, const char *str, const char *opt)
+{
+	struct conf_pos	pos = { opt, 0, 0 };
+
+	if (str != NULL && conf_value_set(v, str, &pos) == -1)
+		usage_error("out of memory");
+}
+
+/* -p mode: the command line is one listen stanza. */
+static void
+conf_from_options(struct conf *c, const struct options *o)
+{
+	struct conf_pos		 pos = { "-p", 0, 0 };
+	struct conf_stanza	*s;
+
+	if ((s = conf_stanza_new(c, &pos)) == NULL)
+		usage_error("out of memory");
+	set_value(&s->local_host, o->local_addr, "-l");
+	set_value(&s->local_family, o->local_resolv, "-t");
+	set_value(&s->local_port, o->local_port, "-p");
+	set_value(&s->remote_host, o->remote_addr, "-r");
+	set_value(&s->remote_family, o->remote_resolv, "-R");
+	set_value(&s->remote_port, o->remote_port, "-o");
+	set_value(&s->source_host, o->source_addr, "-s");
+}
+
+/* Config errors go to the log, which also shows them on stderr now. */
+static void
+report_to_log(const char *line)
+{
+	log_warnx("%s", line);
+}
+
+/*
+ * Detach.  The parent waits until the daemon says it is serving (or
+ * exits with the daemon's failure), so the starting command's status
+ * tells whether tcpproxy runs.
+ */
+static int
+daemonize(void)
+{
+	int	p[2];
+	char	c;
+	pid_t	pid;
+	ssize_t	n;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	switch ((pid = fork())) {
+	case -1:
+		fatal("fork");
+	case 0:
+		close(p[0]);
+		if (setsid() == -1)
+			fatal("setsid");
+		if (chdir("/") == -1)
+			fatal("chdir /");
+		umask(027);
+		return (p[1]);
+	default:
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		/* The daemon reported its errors on our shared stderr. */
+		_exit(n == 1 && c == '0' ? 0 : 1);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options		 o;
+	struct conf		 c;
+	struct master_setup	 setup;
+	struct listener_table	*table;
+	char			 err[512], *abs_config = NULL;
+	const char		*config;
+	pid_t			 otherpid;
+
+	setproctitle_init(argc, argv, environ);
+	parse_options(argc, argv, &o);
+
+	conf_init(&c, o.bufsize);
+	if (o.local_port != NULL) {
+		if (o.config != NULL)
+			fprintf(stderr, "tcpproxy: -p and -c both given: "
+			    "ignoring the config file\n");
+		conf_from_options(&c, &o);
+		config = NULL;
+	} else {
+		config = o.config != NULL ? o.config : TCPPROXY_CONFFILE;
+		/* Reloads happen after chdir("/"): keep an absolute path. */
+		if ((abs_config = realpath(config, NULL)) != NULL)
+			config = abs_config;
+		conf_parse_file(&c, config);
+	}
+	if (c.nerrors == 0)
+		conf_resolve(&c);
+	if (c.nerrors > 0) {
+		if (o.configtest)
+			fprintf(stderr, "tcpproxy: configuration has %d "
+			    "error%s\n", c.nerrors, c.nerrors > 1 ? "s" : "");
+		exit(1);
+	}
+
+	memset(&setup, 0, sizeof(setup));
+	setup.ident.user = o.user;
+	setup.ident.group = o.group;
+	setup.ident.chroot = o.chroot;
+	if (proc_identity_resolve(&setup.ident, err, sizeof(err)) == -1)
+		usage_error("%s", err);
+	if (o.configtest) {
+		printf("configuration OK\n");
+		exit(0);
+	}
+
+	if (log_targets_open(err, sizeof(err)) == -1)
+		usage_error("-L: %s", err);
+	log_set_startup(1);
+	conf_set_report(report_to_log);
+
+	setup.pidfh = NULL;
+	if (o.pidfile != NULL &&
+	    (setup.pidfh = pidfile_open(o.pidfile, 0644, &otherpid)) == NULL) {
+		if (errno == EEXIST)
+			usage_error("-P: already running as pid %ld (%s)",
+			    (long)otherpid, o.pidfile);
+		usage_error("-P: cannot open pid file '%s': %s", o.pidfile,
+		    strerror(errno));
+	}
+
+	if ((table = malloc(sizeof(*table))) == NULL)
+		fatal("table");
+	setup.next_id = 1;
+	if (listener_table_build(table, &c, NULL, &setup.next_id) == -1) {
+		if (setup.pidfh != NULL)
+			pidfile_remove(setup.pidfh);
+		exit(1);
+	}
+	conf_free(&c);
+	setup.table = table;
+	setup.nworkers = o.nworkers;
+	setup.config_path = config;
+	setup.bufsize = o.bufsize;
+	setup.notify_fd = o.daemonize ? daemonize() : -1;
+	if (setup.pidfh != NULL && pidfile_write(setup.pidfh) == -1)
+		log_warn("cannot write pid file %s", o.pidfile);
+	log_notice("tcpproxy %s starting: %zu listeners, %d workers",
+	    TCPPROXY_VERSION, table->n, o.nworkers);
+	master_run(&setup);
+}

@@ -1,0 +1,29 @@
+/*
+ * The master process: supervises the workers, owns the listener table,
+ * the log targets and the signals.  It never touches client data.
+ */
+#ifndef TCPPROXY_MASTER_H
+#define TCPPROXY_MASTER_H
+
+#include <stddef.h>
+
+#include "listener.h"
+#include "proc.h"
+
+struct pidfh;
+
+struct master_setup {
+	struct proc_identity	 ident;
+	int			 nworkers;
+	const char		*config_path;	/* NULL: -p, nothing to reload */
+	size_t			 bufsize;	/* -b */
+	struct listener_table	*table;		/* bound already */
+	uint32_t		 next_id;
+	struct pidfh		*pidfh;
+	int			 notify_fd;	/* daemon's parent, or -1 */
+};
+
+__attribute__((__noreturn__))
+void	master_run(struct master_setup *);
+
+#endif

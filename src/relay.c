@@ -1,0 +1,469 @@
+/*
+ * The relay state machine.
+ *
+ * A relay starts CONNECTING: a non-blocking connect to each resolved
+ * remote address in turn; the client is not polled meanwhile, so what it
+ * sends waits in the kernel.  Once ESTABLISHED, each direction reads from
+ * its source only while nothing of its is waiting: a read goes into the
+ * worker's scratch buffer and is written on at once, and only what the
+ * destination would not take is copied into a buffer of the listener's
+ * size.  An idle connection therefore holds no buffer at all, and one
+ * that is in flight at most two.
+ *
+ * EOF on a source becomes shutdown(SHUT_WR) on the destination once the
+ * waiting bytes are written; the relay closes when both directions have
+ * been shut this way.  An error or reset on either end resets the other
+ * (SO_LINGER 0) and ends the relay.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "relay.h"
+#include "worker.h"
+
+#define POOL_MAX	64	/* idle buffers kept for reuse */
+
+/* Free buffers of one size; a buffer of another size is freed. */
+static struct {
+	unsigned char	*bufs[POOL_MAX];
+	size_t		 n;
+	size_t		 size;
+} pool;
+
+static unsigned char *
+buf_get(size_t size)
+{
+	if (pool.n > 0 && pool.size == size)
+		return (pool.bufs[--pool.n]);
+	return (malloc(size));
+}
+
+static void
+buf_put(unsigned char *buf, size_t size)
+{
+	if (pool.size != size) {
+		relay_pool_trim();
+		pool.size = size;
+	}
+	if (pool.n < POOL_MAX)
+		pool.bufs[pool.n++] = buf;
+	else
+		free(buf);
+}
+
+void
+relay_pool_trim(void)
+{
+	while (pool.n > 0)
+		free(pool.bufs[--pool.n]);
+}
+
+static void	relay_io(void *, int);
+static void	relay_try_connect(struct relay *);
+
+static void
+set_nodelay(int fd)
+{
+	int	one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static const char *
+state_name(const struct relay *r)
+{
+	if (r->state == RELAY_CONNECTING)
+		return ("connecting");
+	if (r->up.eof || r->down.eof)
+		return ("half-closed");
+	return ("established");
+}
+
+/*
+ * End the relay: close both ends (the other one with a reset when one
+ * failed), log one line with what happened, free everything.
+ */
+static void
+relay_close(struct relay *r, const char *reason, int reset)
+{
+	struct worker	*w = r->worker;
+	char		 client[ADDR_STRLEN], remote[ADDR_STRLEN];
+	char		 source[ADDR_STRLEN];
+	struct linger	 lin = { 1, 0 };
+
+	if (log_enabled(LOG_LVL_INFO)) {
+		addr_fmt(&r->client.addr, client, sizeof(client));
+		if (r->remote.addr.len > 0)
+			addr_fmt(&r->remote.addr, remote, sizeof(remote));
+		else
+			strlcpy(remote, "-", sizeof(remote));
+		if (r->source.len > 0)
+			addr_fmt(&r->source, source, sizeof(source));
+		else
+			strlcpy(source, "-", sizeof(source));
+		log_info("relay %llu: close listener=%s client=%s source=%s remote=%s "
+		    "sent=%llu received=%llu duration_ms=%lld reason=%s",
+		    (unsigned long long)r->id, r->listener->name, client,
+		    source, remote,
+		    (unsigned long long)r->up.bytes,
+		    (unsigned long long)r->down.bytes,
+		    (long long)(worker_now_ms() - r->started_ms), reason);
+	}
+	if (r->client.fd != -1) {
+		if (reset)
+			setsockopt(r->client.fd, SOL_SOCKET, SO_LINGER, &lin,
+			    sizeof(lin));
+		pollset_del(&w->ps, r->client.slot);
+		close(r->client.fd);
+	}
+	if (r->remote.fd != -1) {
+		if (reset)
+			setsockopt(r->remote.fd, SOL_SOCKET, SO_LINGER, &lin,
+			    sizeof(lin));
+		pollset_del(&w->ps, r->remote.slot);
+		close(r->remote.fd);
+	}
+	if (r->up.buf != NULL)
+		buf_put(r->up.buf, r->bufsize);
+	if (r->down.buf != NULL)
+		buf_put(r->down.buf, r->bufsize);
+	TAILQ_REMOVE(&w->relays, r, entry);
+	w->nrelays--;
+	r->listener->nrelays--;
+	worker_listener_unref(w, r->listener);
+	free(r);
+	worker_accept_resume(w);
+}
+
+/* What each end should be polled for, from the state of both dirs. */
+static void
+relay_update_events(struct relay *r)
+{
+	struct pollset	*ps = &r->worker->ps;
+	int		 ce = 0, re = 0;
+
+	if (r->state == RELAY_CONNECTING) {
+		pollset_events(ps, r->client.slot, 0);
+		pollset_events(ps, r->remote.slot, POLLOUT);
+		return;
+	}
+	if (!r->up.eof && r->up.len == 0)
+		ce |= POLLIN;
+	if (r->down.len > 0)
+		ce |= POLLOUT;
+	if (!r->down.eof && r->down.len == 0)
+		re |= POLLIN;
+	if (r->up.len > 0)
+		re |= POLLOUT;
+	pollset_events(ps, r->client.slot, ce);
+	pollset_events(ps, r->remote.slot, re);
+}
+
+static const char *
+reason_of(int error)
+{
+	return (error == ECONNRESET || error == EPIPE ? "reset" : "error");
+}
+
+/* The direction's source said EOF and nothing waits: pass it on. */
+static void
+dir_shut(struct relay_dir *d)
+{
+	if (shutdown(d->to->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+		log_debug("shutdown: %s", strerror(errno));
+	d->shut = 1;
+}
+
+/* Write what waits in d.  Returns -1 (errno set) when 'to' failed. */
+static int
+dir_flush(struct relay *r, struct relay_dir *d)
+{
+	ssize_t	n;
+
+	while (d->len > 0) {
+		n = send(d->to->fd, d->buf + d->off, d->len, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return (0);
+			return (-1);
+		}
+		d->off += (size_t)n;
+		d->len -= (size_t)n;
+		d->bytes += (uint64_t)n;
+	}
+	buf_put(d->buf, r->bufsize);
+	d->buf = NULL;
+	d->off = 0;
+	if (d->eof && !d->shut)
+		dir_shut(d);
+	return (0);
+}
+
+/*
+ * One read from d's source, written on at once; the rest is kept.
+ * Returns -1 with errno set when either end failed.
+ */
+static int
+dir_forward(struct relay *r, struct relay_dir *d)
+{
+	struct worker	*w = r->worker;
+	ssize_t		 n, sent;
+
+	n = recv(d->from->fd, w->scratch, r->bufsize, 0);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return (0);
+		return (-1);
+	}
+	if (n == 0) {
+		d->eof = 1;
+		dir_shut(d);
+		return (0);
+	}
+	sent = send(d->to->fd, w->scratch, (size_t)n, MSG_NOSIGNAL);
+	if (sent == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return (-1);
+		sent = 0;
+	}
+	d->bytes += (uint64_t)sent;
+	if (sent < n) {
+		if ((d->buf = buf_get(r->bufsize)) == NULL) {
+			errno = ENOMEM;
+			return (-1);
+		}
+		d->off = 0;
+		d->len = (size_t)(n - sent);
+		memcpy(d->buf, w->scratch + sent, d->len);
+	}
+	return (0);
+}
+
+static void
+relay_established(struct relay *r)
+{
+	char		 remote[ADDR_STRLEN], source[ADDR_STRLEN];
+	struct sockaddr	*sa = (struct sockaddr *)&r->source.ss;
+
+	r->state = RELAY_ESTABLISHED;
+	r->source.len = sizeof(r->source.ss);
+	if (getsockname(r->remote.fd, sa, &r->source.len) == -1)
+		r->source.len = 0;
+	if (log_enabled(LOG_LVL_INFO))
+		log_info("relay %llu: connected to %s from %s",
+		    (unsigned long long)r->id,
+		    addr_fmt(&r->remote.addr, remote, sizeof(remote)),
+		    r->source.len ? addr_fmt(&r->source, source,
+		    sizeof(source)) : "?");
+	relay_update_events(r);
+}
+
+/* The connect attempt to remote index next_remote - 1 failed. */
+static void
+relay_connect_failed(struct relay *r, int error)
+{
+	char	remote[ADDR_STRLEN];
+
+	r->last_errno = error;
+	log_info("relay %llu: connect to %s failed: %s",
+	    (unsigned long long)r->id,
+	    addr_fmt(&r->remote.addr, remote, sizeof(remote)),
+	    strerror(error));
+	if (r->remote.fd != -1) {
+		pollset_del(&r->worker->ps, r->remote.slot);
+		close(r->remote.fd);
+		r->remote.fd = -1;
+	}
+	relay_try_connect(r);
+}
+
+/* Connect to the next remote address, or give up when none is left. */
+static void
+relay_try_connect(struct relay *r)
+{
+	const struct proto_listener	*lc = &r->listener->conf;
+	const struct addr		*ra, *src;
+	struct worker			*w = r->worker;
+	int				 fd;
+
+	if (r->next_remote >= lc->nremotes) {
+		char	client[ADDR_STRLEN];
+
+		log_warnx("relay %llu: client %s: cannot connect to any "
+		    "remote of %s, last error: %s",
+		    (unsigned long long)r->id,
+		    addr_fmt(&r->client.addr, client, sizeof(client)),
+		    r->listener->name, strerror(r->last_errno));
+		relay_close(r, "connect-failed", 0);
+		return;
+	}
+	ra = &lc->remotes[r->next_remote++];
+	r->remote.addr = *ra;
+	src = ra->ss.ss_family == AF_INET6 ? &lc->source6 : &lc->source4;
+
+	fd = socket(ra->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		relay_connect_failed(r, errno);
+		return;
+	}
+	r->remote.fd = fd;
+	if (pollset_add(&w->ps, fd, POLLOUT, relay_io, &r->remote,
+	    &r->remote.slot) == -1) {
+		relay_connect_failed(r, ENOMEM);
+		return;
+	}
+	set_nodelay(fd);
+	if (src->ss.ss_family != 0) {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+		/* Let connect() pick the port: 4-tuples, not ports, are scarce. */
+		int	one = 1;
+
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+#endif
+		if (bind(fd, (const struct sockaddr *)&src->ss, src->len)
+		    == -1) {
+			relay_connect_failed(r, errno);
+			return;
+		}
+	}
+	if (connect(fd, (const struct sockaddr *)&ra->ss, ra->len) == 0) {
+		relay_established(r);
+		return;
+	}
+	if (errno != EINPROGRESS && errno != EINTR) {
+		relay_connect_failed(r, errno);
+		return;
+	}
+	relay_update_events(r);
+}
+
+static void
+relay_connecting_io(struct relay *r)
+{
+	int		error = 0;
+	socklen_t	len = sizeof(error);
+
+	if (getsockopt(r->remote.fd, SOL_SOCKET, SO_ERROR, &error, &len)
+	    == -1)
+		error = errno;
+	if (error == EINPROGRESS || error == EALREADY)
+		return;
+	if (error != 0) {
+		relay_connect_failed(r, error);
+		return;
+	}
+	relay_established(r);
+}
+
+static void
+relay_io(void *arg, int revents)
+{
+	struct relay_end	*e = arg;
+	struct relay		*r = e->relay;
+	struct relay_dir	*in, *out;
+
+	if (r->state == RELAY_CONNECTING) {
+		if (e == &r->remote)
+			relay_connecting_io(r);
+		return;
+	}
+	/* in: bytes read from e; out: bytes written to e. */
+	in = e == &r->client ? &r->up : &r->down;
+	out = e == &r->client ? &r->down : &r->up;
+
+	/*
+	 * Whatever poll reported, do what e was polled for: a failed end
+	 * shows itself as an error from the call, never as a spin.
+	 */
+	if (out->len > 0 && dir_flush(r, out) == -1) {
+		relay_close(r, reason_of(errno), 1);
+		return;
+	}
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) && !in->eof &&
+	    in->len == 0 && dir_forward(r, in) == -1) {
+		relay_close(r, reason_of(errno), 1);
+		return;
+	}
+	if (r->up.shut && r->down.shut) {
+		relay_close(r, "eof", 0);
+		return;
+	}
+	relay_update_events(r);
+}
+
+/* A client was accepted on l: start connecting on its behalf. */
+void
+relay_start(struct worker *w, struct wlistener *l, int fd,
+    const struct addr *client)
+{
+	struct relay	*r;
+	char		 buf[ADDR_STRLEN];
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("relay");
+		close(fd);
+		return;
+	}
+	r->worker = w;
+	r->listener = l;
+	r->id = ++w->next_relay_id;
+	r->state = RELAY_CONNECTING;
+	r->bufsize = l->conf.bufsize;
+	r->started_ms = worker_now_ms();
+	r->client.relay = r->remote.relay = r;
+	r->client.fd = fd;
+	r->client.addr = *client;
+	r->remote.fd = -1;
+	r->client.slot = r->remote.slot = -1;
+	r->up.from = r->down.to = &r->client;
+	r->up.to = r->down.from = &r->remote;
+	l->refs++;
+	l->nrelays++;
+	TAILQ_INSERT_TAIL(&w->relays, r, entry);
+	w->nrelays++;
+
+	if (log_enabled(LOG_LVL_INFO))
+		log_info("relay %llu: new client %s on %s",
+		    (unsigned long long)r->id,
+		    addr_fmt(client, buf, sizeof(buf)), l->name);
+	set_nodelay(fd);
+	if (pollset_add(&w->ps, fd, 0, relay_io, &r->client,
+	    &r->client.slot) == -1) {
+		relay_close(r, "error", 0);
+		return;
+	}
+	relay_try_connect(r);
+}
+
+/* SIGUSR2: one line per open connection. */
+void
+relay_dump(struct worker *w)
+{
+	struct relay	*r;
+	char		 client[ADDR_STRLEN], remote[ADDR_STRLEN];
+	int64_t		 now = worker_now_ms();
+
+	TAILQ_FOREACH(r, &w->relays, entry) {
+		addr_fmt(&r->client.addr, client, sizeof(client));
+		addr_fmt(&r->remote.addr, remote, sizeof(remote));
+		log_notice("connection %llu: listener=%s client=%s "
+		    "remote=%s state=%s sent=%llu received=%llu age_ms=%lld",
+		    (unsigned long long)r->id, r->listener->name, client,
+		    remote, state_name(r), (unsigned long long)r->up.bytes,
+		    (unsigned long long)r->down.bytes,
+		    (long long)(now - r->started_ms));
+	}
+}

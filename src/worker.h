@@ -1,0 +1,55 @@
+/*
+ * A worker: an unprivileged process that accepts on every listener and
+ * relays connections in one poll() loop.
+ */
+#ifndef TCPPROXY_WORKER_H
+#define TCPPROXY_WORKER_H
+
+#include <sys/queue.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "pollset.h"
+#include "proto.h"
+
+struct proc_identity;
+struct relay;
+
+/* A listener as a worker knows it; freed once no relay refers to it. */
+struct wlistener {
+	TAILQ_ENTRY(wlistener)	 entry;
+	struct proto_listener	 conf;
+	char			 name[ADDR_STRLEN];
+	int			 fd;
+	int			 slot;
+	int			 in_table;	/* else only relays hold it */
+	unsigned int		 refs;		/* relays using conf */
+	uint64_t		 nrelays;	/* open connections */
+};
+
+TAILQ_HEAD(wlistener_list, wlistener);
+TAILQ_HEAD(relay_list, relay);
+
+struct worker {
+	int			 id;
+	struct pollset		 ps;
+	struct wlistener_list	 listeners;	/* the active table */
+	struct wlistener_list	 pending;	/* being received */
+	uint32_t		 pending_generation;
+	struct relay_list	 relays;
+	uint64_t		 nrelays;
+	uint64_t		 max_relays;	/* from RLIMIT_NOFILE */
+	uint64_t		 next_relay_id;
+	unsigned char		*scratch;	/* one read's worth */
+	size_t			 scratch_size;
+	int			 accept_paused;
+	int64_t			 accept_resume_ms;
+};
+
+__attribute__((__noreturn__))
+void	worker_main(int, const struct proc_identity *);
+void	worker_listener_unref(struct worker *, struct wlistener *);
+void	worker_accept_resume(struct worker *);
+int64_t	worker_now_ms(void);
+
+#endif
