@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 
 enum log_kind { TARGET_SYSLOG, TARGET_FILE, TARGET_STDOUT, TARGET_STDERR };
 
@@ -151,7 +152,7 @@ log_target_add(const char *spec, char *err, size_t errlen)
 			    "parameter, the path", spec);
 			goto fail;
 		}
-		t.path = strdup(p1 != NULL ? p1 : "tcpproxy.log");
+		t.path = path_absolute(p1 != NULL ? p1 : "tcpproxy.log");
 		if (t.path == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;

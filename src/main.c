@@ -21,6 +21,7 @@
 #include "listener.h"
 #include "log.h"
 #include "master.h"
+#include "path.h"
 #include "proc.h"
 #include "proto.h"
 
@@ -367,6 +368,8 @@ main(int argc, char *argv[])
 	conf_set_report(report_to_log);
 
 	setup.pidfh = NULL;
+	if (o.pidfile != NULL && (o.pidfile = path_absolute(o.pidfile)) == NULL)
+		fatal("pid file");
 	if (o.pidfile != NULL &&
 	    (setup.pidfh = pidfile_open(o.pidfile, 0644, &otherpid)) == NULL) {
 		if (errno == EEXIST)
@@ -390,6 +393,7 @@ main(int argc, char *argv[])
 	setup.config_path = config;
 	setup.bufsize = o.bufsize;
 	setup.notify_fd = o.daemonize ? daemonize() : -1;
+	setup.detach = o.daemonize;
 	if (setup.pidfh != NULL && pidfile_write(setup.pidfh) == -1)
 		log_warn("cannot write pid file %s", o.pidfile);
 	log_notice("tcpproxy %s starting: %zu listeners, %d workers",

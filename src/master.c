@@ -57,6 +57,7 @@ on_signal(int sig)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
+	case SIGQUIT:
 		sig_term = sig;
 		break;
 	case SIGHUP:
@@ -79,7 +80,7 @@ master_signals(sigset_t *waitmask)
 {
 	struct sigaction	sa;
 	sigset_t		block;
-	int			sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
+	int			sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1,
 				    SIGUSR2, SIGCHLD };
 	size_t			i;
 
@@ -137,7 +138,7 @@ spawn(struct worker_proc *w)
 		return;
 	}
 	if (pid == 0)
-		worker_main(w->id, &m.setup->ident);
+		worker_main(w->id, &m.setup->ident, m.setup->detach);
 	w->pid = pid;
 	w->acked = 0;
 	w->started_ms = worker_now_ms();
@@ -185,7 +186,7 @@ worker_gone(struct worker_proc *w)
 		w->backoff_ms = RESPAWN_BACKOFF_MAX_MS;
 	w->respawn_ms = now + w->backoff_ms;
 	if (w->backoff_ms > 0)
-		log_notice("restarting worker %d in %d ms", w->id,
+		log_msg(LOG_LVL_WARNING, "restarting worker %d in %d ms", w->id,
 		    w->backoff_ms);
 }
 
@@ -338,6 +339,41 @@ worker_io(struct worker_proc *w, int revents)
 	}
 }
 
+static const struct listener *
+find_by_id(const struct listener_table *t, uint32_t id)
+{
+	const struct listener	*l;
+
+	if (t == NULL)
+		return (NULL);
+	TAILQ_FOREACH(l, &t->list, entry)
+		if (l->id == id)
+			return (l);
+	return (NULL);
+}
+
+/* One line per listener that a new table adds, keeps or removes. */
+static void
+log_table_changes(const struct listener_table *old,
+    const struct listener_table *nt)
+{
+	const struct listener	*l;
+	char			 buf[LOG_LINE_MAX];
+
+	TAILQ_FOREACH(l, &nt->list, entry) {
+		listener_describe(l, buf, sizeof(buf));
+		log_notice("%s %s", find_by_id(old, l->id) ? "keeping" :
+		    "listening on", buf);
+	}
+	if (old == NULL)
+		return;
+	TAILQ_FOREACH(l, &old->list, entry)
+		if (find_by_id(nt, l->id) == NULL) {
+			listener_describe(l, buf, sizeof(buf));
+			log_notice("closing %s", buf);
+		}
+}
+
 /*
  * SIGHUP.  Everything that can fail happens before anything changes:
  * parse, resolve, bind.  Then the new table replaces the old one, the
@@ -348,7 +384,7 @@ static void
 reload(void)
 {
 	struct listener_table	*nt;
-	struct listener		*l, *o;
+	struct listener		*l;
 	struct conf		 c;
 	const char		*path = m.setup->config_path;
 	int			 i;
@@ -384,15 +420,13 @@ reload(void)
 
 	m.reload_kept = m.reload_added = m.reload_removed = 0;
 	TAILQ_FOREACH(l, &nt->list, entry) {
-		TAILQ_FOREACH(o, &m.table->list, entry)
-			if (o->id == l->id)
-				break;
-		if (o != NULL)
+		if (find_by_id(m.table, l->id) != NULL)
 			m.reload_kept++;
 		else
 			m.reload_added++;
 	}
 	m.reload_removed = (uint32_t)(m.table->n - m.reload_kept);
+	log_table_changes(m.table, nt);
 	listener_table_free(m.table, nt);
 	free(m.table);
 	m.table = m.setup->table = nt;
@@ -429,7 +463,7 @@ ask_dump(void)
 		}
 }
 
-/* SIGTERM/SIGINT: stop the workers, at once if they dawdle. */
+/* SIGTERM/SIGINT/SIGQUIT: stop the workers, at once if they dawdle. */
 __attribute__((__noreturn__))
 static void
 shutdown_all(int sig)
@@ -438,8 +472,8 @@ shutdown_all(int sig)
 	int	i, left;
 	pid_t	pid;
 
-	log_notice("%s received, shutting down",
-	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_notice("%s received, shutting down", sig == SIGINT ? "SIGINT" :
+	    sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
 	for (i = 0; i < m.setup->nworkers; i++)
 		if (m.workers[i].pid != -1)
 			kill(m.workers[i].pid, SIGTERM);
@@ -495,6 +529,7 @@ master_run(struct master_setup *setup)
 	    sizeof(*m.workers))) == NULL ||
 	    (pfd = calloc((size_t)setup->nworkers, sizeof(*pfd))) == NULL)
 		fatal("workers");
+	log_table_changes(NULL, m.table);
 	m.startup_deadline_ms = worker_now_ms() + STARTUP_TIMEOUT_MS;
 	for (i = 0; i < setup->nworkers; i++) {
 		m.workers[i].id = i + 1;

@@ -21,6 +21,7 @@ struct master_setup {
 	uint32_t		 next_id;
 	struct pidfh		*pidfh;
 	int			 notify_fd;	/* daemon's parent, or -1 */
+	int			 detach;	/* workers close stdio */
 };
 
 __attribute__((__noreturn__))

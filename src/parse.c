@@ -155,8 +155,15 @@ scan(struct scanner *sc, struct token *t)
 	}
 	while (sc->off < sc->len && is_word(sc->buf[sc->off])) {
 		if (n < sizeof(t->word) - 1)
-			t->word[n++] = sc->buf[sc->off];
+			t->word[n] = sc->buf[sc->off];
+		n++;
 		advance(sc);
+	}
+	if (n >= sizeof(t->word)) {
+		/* Never let a cut-off name stand for another one. */
+		conf_error(sc->conf, &t->pos, "word longer than %zu bytes",
+		    sizeof(t->word) - 1);
+		n = sizeof(t->word) - 1;
 	}
 	t->word[n] = '\0';
 }

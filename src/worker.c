@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,8 +158,9 @@ worker_accept(void *arg, int revents)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				log_warn("accept on %s, pausing accepts for "
-				    "%d ms", l->name, ACCEPT_PAUSE_MS);
+				log_msg(LOG_LVL_WARNING, "accept on %s: %s, "
+				    "pausing accepts for %d ms", l->name,
+				    strerror(errno), ACCEPT_PAUSE_MS);
 				accept_pause(w, worker_now_ms() +
 				    ACCEPT_PAUSE_MS);
 				return;
@@ -345,8 +347,28 @@ relays_allowed(void)
 	return ((rl.rlim_cur - FDS_RESERVED) / 2);
 }
 
+/*
+ * A detached daemon's workers must not hold the starting terminal's (or
+ * pipe's) stdout and stderr: they log through the master anyway.
+ */
+static void
+detach_stdio(int all)
+{
+	int	fd;
+
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	dup2(fd, STDIN_FILENO);
+	if (all) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
 void
-worker_main(int id, const struct proc_identity *ident)
+worker_main(int id, const struct proc_identity *ident, int detach)
 {
 	struct worker	*w = &worker;
 	char		 name[32], err[256];
@@ -360,6 +382,7 @@ worker_main(int id, const struct proc_identity *ident)
 	channel_slot = -1;
 	log_set_sink(worker_log_sink);
 	log_set_startup(0);
+	detach_stdio(detach);
 
 	if (proc_drop_privileges(ident, err, sizeof(err)) == -1)
 		fatalx("cannot drop privileges: %s", err);
@@ -368,9 +391,11 @@ worker_main(int id, const struct proc_identity *ident)
 		    (unsigned long)getuid(), (unsigned long)getgid(),
 		    ident->chroot ? " in chroot " : "",
 		    ident->chroot ? ident->chroot : "");
+	else if (geteuid() != 0)
+		log_debug("not dropping privileges: not running as root, "
+		    "already uid %lu", (unsigned long)geteuid());
 	else
-		log_debug("not dropping privileges: no -u, -g or -C given%s",
-		    geteuid() != 0 ? " and not root" : "");
+		log_debug("not dropping privileges: no -u, -g or -C given");
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;

@@ -47,7 +47,7 @@ struct worker {
 };
 
 __attribute__((__noreturn__))
-void	worker_main(int, const struct proc_identity *);
+void	worker_main(int, const struct proc_identity *, int);
 void	worker_listener_unref(struct worker *, struct wlistener *);
 void	worker_accept_resume(struct worker *);
 int64_t	worker_now_ms(void);

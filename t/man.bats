@@ -1,0 +1,22 @@
+#!/usr/bin/env bats
+# The manual pages are well-formed and cover every option.
+
+load helper
+
+@test "man pages are clean under mandoc -Tlint" {
+	run mandoc -Tlint -W warning "$TOP/man/tcpproxy.8" "$TOP/man/tcpproxy.conf.5"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "tcpproxy.8 documents every option of --help" {
+	for opt in $("$TCPPROXY" -h | grep -oE -- '--[a-z-]+'); do
+		grep -q -- "${opt#--}" "$TOP/man/tcpproxy.8" || { echo "missing $opt"; return 1; }
+	done
+}
+
+@test "tcpproxy.conf.5 documents every config keyword" {
+	for kw in listen remote resolv remote-resolv source buffer-size; do
+		grep -q "$kw" "$TOP/man/tcpproxy.conf.5" || { echo "missing $kw"; return 1; }
+	done
+}

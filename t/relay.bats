@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# The data path: every byte, both ways, over every address family, with
+# half-close, backpressure, connect fallback and reset propagation.
+
+load helper
+
+setup() {
+	free_ports 2
+	P=${PORTS[0]} P2=${PORTS[1]}
+}
+
+@test "bytes are relayed both ways, v4 to v4" {
+	start_server echo
+	start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 30 "$TBIN/tp-client" -m echo -n 5000000 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	[ "$output" = "ok 5000000" ]
+}
+
+@test "v4 client to v6 remote and v6 client to v4 remote" {
+	start_server peer -l ::1
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r ::1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m line 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^::1\ [0-9]+$ ]]
+
+	start_server peer -l 127.0.0.1
+	start_tcpproxy -w 1 -l ::1 -p "$P2" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P2" ::1
+	run_timeout 10 "$TBIN/tp-client" -m line ::1 "$P2"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^127\.0\.0\.1\ [0-9]+$ ]]
+	# log lines show IPv6 addresses unambiguously
+	grep -q "new client \[::1\]:[0-9]* on \[::1\]:$P2" "$TP_LOG"
+}
+
+@test "v6 to v6 with echo of 1 MB" {
+	start_server echo -l ::1
+	start_tcpproxy -w 1 -l ::1 -p "$P" -r ::1 -o "$SERVER_PORT"
+	wait_for_port "$P" ::1
+	run_timeout 30 "$TBIN/tp-client" -m echo -n 1000000 ::1 "$P"
+	[ "$output" = "ok 1000000" ]
+}
+
+@test "-t restricts the local address to one family" {
+	start_server echo
+	start_tcpproxy -w 1 -t 6 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P" ::1
+	run "$TBIN/tp-client" -m connect -T 2 127.0.0.1 "$P"
+	[ "$status" -ne 0 ]
+	grep -q "listening on \[::\]:$P" "$TP_LOG"
+	! grep -q "listening on 0.0.0.0:$P" "$TP_LOG"
+
+	start_tcpproxy -w 1 -t ipv4 -p "$P2" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P2" 127.0.0.1
+	run "$TBIN/tp-client" -m connect -T 2 ::1 "$P2"
+	[ "$status" -ne 0 ]
+}
+
+@test "without -l both 0.0.0.0 and :: listen" {
+	start_server echo
+	start_tcpproxy -w 1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P" 127.0.0.1
+	wait_for_port "$P" ::1
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 ::1 "$P"
+	[ "$output" = "ok 1000" ]
+}
+
+# with_hosts FILE CMD...: run CMD with FILE as its /etc/hosts
+with_hosts() {
+	local hosts=$1
+	shift
+	unshare --mount sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts" "$@"
+}
+
+@test "every resolved remote address is tried in order (fallback)" {
+	printf '::1 dual.test\n127.0.0.1 dual.test\n' >"$BATS_TEST_TMPDIR/hosts"
+	start_server echo -l 127.0.0.1
+	setsid bash -c 'unshare --mount sh -c "mount --bind $0 /etc/hosts && exec $1 -D -L stderr:5 -w 1 -l 127.0.0.1 -p $2 -r dual.test -o $3"' \
+	    "$BATS_TEST_TMPDIR/hosts" "$TCPPROXY" "$P" "$SERVER_PORT" \
+	    </dev/null >"$TP_LOG" 2>&1 3>&- &
+	TP_PID=$!
+	register_pid "$TP_PID"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
+	[ "$output" = "ok 1000" ]
+	grep -q "connect to \[::1\]:$SERVER_PORT failed: Connection refused" "$TP_LOG"
+	grep -q "connected to 127.0.0.1:$SERVER_PORT" "$TP_LOG"
+}
+
+@test "-R restricts the remote to one family" {
+	printf '::1 dual.test\n127.0.0.1 dual.test\n' >"$BATS_TEST_TMPDIR/hosts"
+	run with_hosts "$BATS_TEST_TMPDIR/hosts" "$TCPPROXY" -n -p "$P" -r dual.test -o 1 -R 4
+	[ "$status" -eq 0 ]
+	start_server peer -l 127.0.0.1
+	setsid bash -c 'unshare --mount sh -c "mount --bind $0 /etc/hosts && exec $1 -D -L stderr:5 -w 1 -l 127.0.0.1 -p $2 -r dual.test -R 4 -o $3"' \
+	    "$BATS_TEST_TMPDIR/hosts" "$TCPPROXY" "$P" "$SERVER_PORT" \
+	    </dev/null >"$TP_LOG" 2>&1 3>&- &
+	TP_PID=$!
+	register_pid "$TP_PID"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m line 127.0.0.1 "$P"
+	[[ $output =~ ^127\.0\.0\.1\  ]]
+	# never even tried ::1
+	! grep -q "connect to \[::1\]" "$TP_LOG"
+}
+
+@test "-s sets the source address, IPv4 and IPv6" {
+	start_server peer -l 127.0.0.1
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT" -s 127.0.0.2
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m line 127.0.0.1 "$P"
+	[[ $output =~ ^127\.0\.0\.2\ [0-9]+$ ]]
+
+	start_server peer -l ::1
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P2" -r ::1 -o "$SERVER_PORT" -s ::1
+	wait_for_port "$P2"
+	run_timeout 10 "$TBIN/tp-client" -m line 127.0.0.1 "$P2"
+	[[ $output =~ ^::1\ [0-9]+$ ]]
+}
+
+@test "half-close: the client's EOF reaches the remote, the reply comes back" {
+	start_server reply
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m send -n 123456 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	[ "$output" = "REPLY:123456" ]
+	wait_for_log "close .*sent=123456 received=13 .*reason=eof"
+}
+
+@test "half-close the other way: the remote's EOF reaches the client first" {
+	start_server blob -n 300000
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m verify -n 300000 127.0.0.1 "$P"
+	[ "$output" = "ok 300000" ]
+}
+
+@test "a slow reader receives every byte of a large transfer" {
+	start_server blob -n 20000000
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 120 "$TBIN/tp-client" -m slowverify -n 20000000 -b 30000 -d 500 -T 110 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	[ "$output" = "ok 20000000" ]
+	wait_for_log "close .*sent=0 received=20000000 .*reason=eof"
+}
+
+@test "tiny and odd buffer sizes still relay every byte" {
+	start_server echo
+	start_tcpproxy -w 1 -b 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	start_tcpproxy -w 1 -b 1000 -l 127.0.0.1 -p "$P2" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	wait_for_port "$P2"
+	run_timeout 60 "$TBIN/tp-client" -m echo -n 20000 127.0.0.1 "$P"
+	[ "$output" = "ok 20000" ]
+	run_timeout 60 "$TBIN/tp-client" -m echo -n 3000000 127.0.0.1 "$P2"
+	[ "$output" = "ok 3000000" ]
+}
+
+@test "remote refused: the client is closed and the reason logged" {
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$P2"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m read 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	[[ $output == "0 "* ]]
+	wait_for_log "cannot connect to any remote of 127.0.0.1:$P, last error: Connection refused"
+	wait_for_log "close .*remote=127.0.0.1:$P2 sent=0 received=0 .*reason=connect-failed"
+}
+
+@test "remote down, then up: new clients get through without a restart" {
+	start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$P2"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m read 127.0.0.1 "$P"
+	[[ $output == "0 "* ]]
+	start_server echo -p "$P2"
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
+	[ "$output" = "ok 1000" ]
+}
+
+@test "a reset from the remote resets the client" {
+	start_server reset -n 5
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m hold -n 5 -T 5 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	[ "$output" = "reset" ]
+	wait_for_log "close .*reason=reset"
+}
+
+@test "a reset from the client resets the remote" {
+	start_server sink
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m reset -d 300000 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	wait_for_log "close .*reason=reset"
+	# the server's side was reset too, not closed
+	wait_for_log "tp-server: read: Connection reset by peer" "$SERVER_LOG"
+}
+
+@test "the close line counts the bytes of each direction" {
+	start_server sink
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 10 "$TBIN/tp-client" -m send -n 77777 127.0.0.1 "$P"
+	[[ $output =~ ^77777\ [0-9a-f]{16}$ ]]
+	len=$((${#output} + 1))
+	wait_for_log "relay [0-9]+: close listener=127.0.0.1:$P client=127.0.0.1:[0-9]+ source=127.0.0.1:[0-9]+ remote=127.0.0.1:$SERVER_PORT sent=77777 received=$len duration_ms=[0-9]+ reason=eof"
+	grep -Eq "relay [0-9]+: new client 127.0.0.1:[0-9]+ on 127.0.0.1:$P" "$TP_LOG"
+	grep -Eq "relay [0-9]+: connected to 127.0.0.1:$SERVER_PORT from 127.0.0.1:[0-9]+" "$TP_LOG"
+}
