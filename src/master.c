@@ -43,6 +43,7 @@ static struct master {
 	struct master_setup	*setup;
 	struct worker_proc	*workers;
 	struct listener_table	*table;
+	struct pollfd		*pfd;		/* one per worker channel */
 	uint32_t		 reload_kept, reload_added, reload_removed;
 	int			 reload_waiting;
 	int64_t			 startup_deadline_ms;
@@ -321,7 +322,7 @@ worker_io(struct worker_proc *w, int revents)
 {
 	struct msg	 msg;
 	const char	*why;
-	int		 rc;
+	int		 rc = 0;
 
 	if ((revents & POLLOUT) && msg_flush(&w->ch) == -1) {
 		msg_channel_clear(&w->ch);
@@ -507,6 +508,7 @@ shutdown_all(int sig)
 	listener_table_free(m.table, NULL);
 	free(m.table);
 	free(m.workers);
+	free(m.pfd);
 	log_notice("shutdown complete");
 	log_targets_close();
 	exit(0);
@@ -527,7 +529,8 @@ master_run(struct master_setup *setup)
 	master_signals(&waitmask);
 	if ((m.workers = calloc((size_t)setup->nworkers,
 	    sizeof(*m.workers))) == NULL ||
-	    (pfd = calloc((size_t)setup->nworkers, sizeof(*pfd))) == NULL)
+	    (pfd = m.pfd = calloc((size_t)setup->nworkers,
+	    sizeof(*pfd))) == NULL)
 		fatal("workers");
 	log_table_changes(NULL, m.table);
 	m.startup_deadline_ms = worker_now_ms() + STARTUP_TIMEOUT_MS;
