@@ -24,6 +24,7 @@
 #include "path.h"
 #include "proc.h"
 #include "proto.h"
+#include "relay.h"
 
 #ifndef TCPPROXY_VERSION
 #define TCPPROXY_VERSION	"2.0.0"
@@ -32,6 +33,7 @@
 #define TCPPROXY_CONFFILE	"/etc/tcpproxy.conf"
 #endif
 #define WORKERS_MAX		64
+#define OPT_NO_SPLICE		1000	/* long option only */
 
 extern char	**environ;
 
@@ -78,7 +80,8 @@ static const char usage_text[] =
 "  -b, --buffer-size <size>            transmit buffer size (10k; k, m suffixes)\n"
 "  -c, --config <file>                 configuration file (" TCPPROXY_CONFFILE ")\n"
 "  -w, --workers <n>                   number of worker processes (online CPUs)\n"
-"  -n, --configtest                    check the configuration and exit\n";
+"  -n, --configtest                    check the configuration and exit\n"
+"      --no-splice                     copy through user space, never splice(2)\n";
 
 static const struct option longopts[] = {
 	{ "help",		no_argument,		NULL,	'h' },
@@ -101,6 +104,7 @@ static const struct option longopts[] = {
 	{ "config",		required_argument,	NULL,	'c' },
 	{ "workers",		required_argument,	NULL,	'w' },
 	{ "configtest",		no_argument,		NULL,	'n' },
+	{ "no-splice",		no_argument,		NULL,	OPT_NO_SPLICE },
 	{ NULL,			0,			NULL,	0 }
 };
 
@@ -226,6 +230,9 @@ parse_options(int argc, char *argv[], struct options *o)
 			break;
 		case 'n':
 			o->configtest = 1;
+			break;
+		case OPT_NO_SPLICE:
+			relay_splice = 0;
 			break;
 		default:
 			/* getopt_long has said what was wrong. */

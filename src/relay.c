@@ -4,11 +4,8 @@
  * A relay starts CONNECTING: a non-blocking connect to each resolved
  * remote address in turn; the client is not polled meanwhile, so what it
  * sends waits in the kernel.  Once ESTABLISHED, each direction reads from
- * its source only while nothing of its is waiting: a read goes into the
- * worker's scratch buffer and is written on at once, and only what the
- * destination would not take is copied into a buffer of the listener's
- * size.  An idle connection therefore holds no buffer at all, and one
- * that is in flight at most two.
+ * its source only while nothing of its waits to be written (relay_dir.c
+ * moves the bytes).
  *
  * EOF on a source becomes shutdown(SHUT_WR) on the destination once the
  * waiting bytes are written; the relay closes when both directions have
@@ -30,42 +27,7 @@
 #include "relay.h"
 #include "worker.h"
 
-#define POOL_MAX	64	/* idle buffers kept for reuse */
-
-/* Free buffers of one size; a buffer of another size is freed. */
-static struct {
-	unsigned char	*bufs[POOL_MAX];
-	size_t		 n;
-	size_t		 size;
-} pool;
-
-static unsigned char *
-buf_get(size_t size)
-{
-	if (pool.n > 0 && pool.size == size)
-		return (pool.bufs[--pool.n]);
-	return (malloc(size));
-}
-
-static void
-buf_put(unsigned char *buf, size_t size)
-{
-	if (pool.size != size) {
-		relay_pool_trim();
-		pool.size = size;
-	}
-	if (pool.n < POOL_MAX)
-		pool.bufs[pool.n++] = buf;
-	else
-		free(buf);
-}
-
-void
-relay_pool_trim(void)
-{
-	while (pool.n > 0)
-		free(pool.bufs[--pool.n]);
-}
+#define FORWARD_BURST	8	/* reads per wake-up while data keeps coming */
 
 static void	relay_io(void *, int);
 static void	relay_try_connect(struct relay *);
@@ -132,10 +94,8 @@ relay_close(struct relay *r, const char *reason, int reset)
 		pollset_del(&w->ps, r->remote.slot);
 		close(r->remote.fd);
 	}
-	if (r->up.buf != NULL)
-		buf_put(r->up.buf, r->bufsize);
-	if (r->down.buf != NULL)
-		buf_put(r->down.buf, r->bufsize);
+	relay_dir_release(&r->up, r->bufsize);
+	relay_dir_release(&r->down, r->bufsize);
 	TAILQ_REMOVE(&w->relays, r, entry);
 	w->nrelays--;
 	r->listener->nrelays--;
@@ -156,13 +116,13 @@ relay_update_events(struct relay *r)
 		pollset_events(ps, r->remote.slot, POLLOUT);
 		return;
 	}
-	if (!r->up.eof && r->up.len == 0)
+	if (!r->up.eof && relay_dir_pending(&r->up) == 0)
 		ce |= POLLIN;
-	if (r->down.len > 0)
+	if (relay_dir_pending(&r->down) > 0)
 		ce |= POLLOUT;
-	if (!r->down.eof && r->down.len == 0)
+	if (!r->down.eof && relay_dir_pending(&r->down) == 0)
 		re |= POLLIN;
-	if (r->up.len > 0)
+	if (relay_dir_pending(&r->up) > 0)
 		re |= POLLOUT;
 	pollset_events(ps, r->client.slot, ce);
 	pollset_events(ps, r->remote.slot, re);
@@ -172,82 +132,6 @@ static const char *
 reason_of(int error)
 {
 	return (error == ECONNRESET || error == EPIPE ? "reset" : "error");
-}
-
-/* The direction's source said EOF and nothing waits: pass it on. */
-static void
-dir_shut(struct relay_dir *d)
-{
-	if (shutdown(d->to->fd, SHUT_WR) == -1 && errno != ENOTCONN)
-		log_debug("shutdown: %s", strerror(errno));
-	d->shut = 1;
-}
-
-/* Write what waits in d.  Returns -1 (errno set) when 'to' failed. */
-static int
-dir_flush(struct relay *r, struct relay_dir *d)
-{
-	ssize_t	n;
-
-	while (d->len > 0) {
-		n = send(d->to->fd, d->buf + d->off, d->len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return (0);
-			return (-1);
-		}
-		d->off += (size_t)n;
-		d->len -= (size_t)n;
-		d->bytes += (uint64_t)n;
-	}
-	buf_put(d->buf, r->bufsize);
-	d->buf = NULL;
-	d->off = 0;
-	if (d->eof && !d->shut)
-		dir_shut(d);
-	return (0);
-}
-
-/*
- * One read from d's source, written on at once; the rest is kept.
- * Returns -1 with errno set when either end failed.
- */
-static int
-dir_forward(struct relay *r, struct relay_dir *d)
-{
-	struct worker	*w = r->worker;
-	ssize_t		 n, sent;
-
-	n = recv(d->from->fd, w->scratch, r->bufsize, 0);
-	if (n == -1) {
-		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-			return (0);
-		return (-1);
-	}
-	if (n == 0) {
-		d->eof = 1;
-		dir_shut(d);
-		return (0);
-	}
-	sent = send(d->to->fd, w->scratch, (size_t)n, MSG_NOSIGNAL);
-	if (sent == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return (-1);
-		sent = 0;
-	}
-	d->bytes += (uint64_t)sent;
-	if (sent < n) {
-		if ((d->buf = buf_get(r->bufsize)) == NULL) {
-			errno = ENOMEM;
-			return (-1);
-		}
-		d->off = 0;
-		d->len = (size_t)(n - sent);
-		memcpy(d->buf, w->scratch + sent, d->len);
-	}
-	return (0);
 }
 
 static void
@@ -374,6 +258,7 @@ relay_io(void *arg, int revents)
 	struct relay_end	*e = arg;
 	struct relay		*r = e->relay;
 	struct relay_dir	*in, *out;
+	int			 i;
 
 	if (r->state == RELAY_CONNECTING) {
 		if (e == &r->remote)
@@ -388,14 +273,27 @@ relay_io(void *arg, int revents)
 	 * Whatever poll reported, do what e was polled for: a failed end
 	 * shows itself as an error from the call, never as a spin.
 	 */
-	if (out->len > 0 && dir_flush(r, out) == -1) {
+	if (relay_dir_pending(out) > 0 &&
+	    relay_dir_flush(out, r->bufsize) == -1) {
 		relay_close(r, reason_of(errno), 1);
 		return;
 	}
-	if ((revents & (POLLIN | POLLHUP | POLLERR)) && !in->eof &&
-	    in->len == 0 && dir_forward(r, in) == -1) {
-		relay_close(r, reason_of(errno), 1);
-		return;
+	/*
+	 * Read again while each read fills a whole -b and all of it was
+	 * written: a bulk transfer then costs one poll per burst, not per
+	 * read.  A short read means the source is drained for now.
+	 */
+	for (i = 0; i < FORWARD_BURST && (revents & (POLLIN | POLLHUP |
+	    POLLERR)) && !in->eof && relay_dir_pending(in) == 0; i++) {
+		uint64_t	before = in->bytes;
+
+		if (relay_dir_forward(in, r->bufsize, r->worker->scratch)
+		    == -1) {
+			relay_close(r, reason_of(errno), 1);
+			return;
+		}
+		if (in->bytes - before < r->bufsize)
+			break;
 	}
 	if (r->up.shut && r->down.shut) {
 		relay_close(r, "eof", 0);
@@ -428,8 +326,8 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 	r->client.addr = *client;
 	r->remote.fd = -1;
 	r->client.slot = r->remote.slot = -1;
-	r->up.from = r->down.to = &r->client;
-	r->up.to = r->down.from = &r->remote;
+	relay_dir_init(&r->up, &r->client, &r->remote);
+	relay_dir_init(&r->down, &r->remote, &r->client);
 	l->refs++;
 	l->nrelays++;
 	TAILQ_INSERT_TAIL(&w->relays, r, entry);

@@ -20,13 +20,15 @@ struct relay_end {
 	struct addr	 addr;		/* the peer's address */
 };
 
-/* Bytes flowing from one end to the other. */
+/* Bytes flowing from one end to the other; see relay_dir.c. */
 struct relay_dir {
 	struct relay_end *from;
 	struct relay_end *to;
-	unsigned char	 *buf;		/* NULL while nothing waits */
+	unsigned char	 *buf;		/* copy path: NULL while nothing waits */
 	size_t		  off;
 	size_t		  len;
+	int		  pipe[2];	/* splice path: -1 while nothing waits */
+	size_t		  inpipe;
 	uint64_t	  bytes;	/* delivered to 'to' */
 	int		  eof;		/* read 0 from 'from' */
 	int		  shut;		/* shutdown(to, SHUT_WR) done */
@@ -51,9 +53,18 @@ struct relay {
 	int64_t			 started_ms;
 };
 
+extern int	relay_splice;
+
 void	relay_start(struct worker *, struct wlistener *, int,
 	    const struct addr *);
 void	relay_dump(struct worker *);
-void	relay_pool_trim(void);
+
+void	relay_dir_init(struct relay_dir *, struct relay_end *,
+	    struct relay_end *);
+size_t	relay_dir_pending(const struct relay_dir *);
+int	relay_dir_forward(struct relay_dir *, size_t, unsigned char *);
+int	relay_dir_flush(struct relay_dir *, size_t);
+void	relay_dir_release(struct relay_dir *, size_t);
+void	relay_dir_trim(void);
 
 #endif

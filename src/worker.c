@@ -251,7 +251,7 @@ handle_commit(struct worker *w, struct msg *m)
 			fatal("pollset");
 		listener_events(w, l);
 	}
-	relay_pool_trim();
+	relay_dir_trim();
 	log_debug("now serving %zu listeners of generation %u", n,
 	    c.generation);
 	ready = c;

@@ -96,7 +96,8 @@ start_server() {
 }
 
 # start_tcpproxy [args...]: run tcpproxy in the foreground (-D, logging to
-# stderr at level TP_LOGLEVEL, default 5) in the
+# stderr at level TP_LOGLEVEL, default 5, with TP_EXTRA_ARGS, e.g.
+# --no-splice when the suite runs again on the copy path) in the
 # background, logging to TP_LOG; sets TP_PID.  The first instance of a
 # test logs to tcpproxy.log, later ones to tcpproxy.N.log.
 start_tcpproxy() {
@@ -112,7 +113,7 @@ start_tcpproxy() {
 	else
 		TP_LOG=$_TMP/tcpproxy.$n.log
 	fi
-	setsid "$TCPPROXY" -D -L "stderr:${TP_LOGLEVEL:-5}" "$@" \
+	setsid "$TCPPROXY" -D -L "stderr:${TP_LOGLEVEL:-5}" ${TP_EXTRA_ARGS:-} "$@" \
 	    </dev/null >"$TP_LOG" 2>&1 3>&- &
 	TP_PID=$!
 	HELPER_PIDS+=("$TP_PID")

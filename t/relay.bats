@@ -213,3 +213,29 @@ with_hosts() {
 	grep -Eq "relay [0-9]+: new client 127.0.0.1:[0-9]+ on 127.0.0.1:$P" "$TP_LOG"
 	grep -Eq "relay [0-9]+: connected to 127.0.0.1:$SERVER_PORT from 127.0.0.1:[0-9]+" "$TP_LOG"
 }
+
+# pipes_of PID: how many pipe descriptors PID holds
+pipes_of() {
+	find "/proc/$1/fd" -lname 'pipe:*' 2>/dev/null | wc -l
+}
+
+@test "the chosen data path is the one used: splice holds a pipe only while bytes wait" {
+	start_server blob -n 50000000
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	w=$(pgrep -P "$TP_PID")
+	[ "$(pipes_of "$w")" -eq 0 ]
+	setsid "$TBIN/tp-client" -m slowverify -n 50000000 -b 1000 -d 2000 -T 60 127.0.0.1 "$P" \
+	    </dev/null >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
+	register_pid $!
+	seen=0
+	for i in $(seq 100); do
+		(( $(pipes_of "$w") > 0 )) && { seen=1; break; }
+		sleep 0.05
+	done
+	if [[ ${TP_EXTRA_ARGS:-} == *--no-splice* ]]; then
+		[ "$seen" -eq 0 ]
+	else
+		[ "$seen" -eq 1 ]
+	fi
+}
