@@ -53,6 +53,8 @@ struct relay {
 	int64_t			 started_ms;
 };
 
+#define RELAY_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */
+
 extern int	relay_splice;
 
 void	relay_start(struct worker *, struct wlistener *, int,
@@ -66,5 +68,6 @@ int	relay_dir_forward(struct relay_dir *, size_t, unsigned char *);
 int	relay_dir_flush(struct relay_dir *, size_t);
 void	relay_dir_release(struct relay_dir *, size_t);
 void	relay_dir_trim(void);
+void	relay_dir_pool_limit(size_t);
 
 #endif

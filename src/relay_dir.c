@@ -26,7 +26,6 @@
 #include "relay.h"
 
 #define BUF_POOL_MAX	64	/* idle copy buffers kept for reuse */
-#define PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */
 #define PIPE_DEFAULT_SZ	65536	/* a Linux pipe's capacity unless raised */
 
 #ifdef __linux__
@@ -43,9 +42,10 @@ static struct {
 } buf_pool;
 
 static struct {
-	int		 fds[PIPE_POOL_MAX][2];
+	int		 fds[RELAY_PIPE_POOL_MAX][2];
 	size_t		 n;
-} pipe_pool;
+	size_t		 max;		/* fits the descriptor limit */
+} pipe_pool = { .max = RELAY_PIPE_POOL_MAX };
 
 static unsigned char *
 buf_get(size_t size)
@@ -67,6 +67,13 @@ buf_put(unsigned char *buf, size_t size)
 		buf_pool.bufs[buf_pool.n++] = buf;
 	else
 		free(buf);
+}
+
+/* Keep at most max idle pipes: each holds two descriptors. */
+void
+relay_dir_pool_limit(size_t max)
+{
+	pipe_pool.max = max < RELAY_PIPE_POOL_MAX ? max : RELAY_PIPE_POOL_MAX;
 }
 
 /* Drop everything pooled, e.g. after the buffer size changed. */
@@ -107,7 +114,7 @@ pipe_put(struct relay_dir *d)
 {
 	if (d->pipe[0] == -1)
 		return;
-	if (d->inpipe == 0 && pipe_pool.n < PIPE_POOL_MAX) {
+	if (d->inpipe == 0 && pipe_pool.n < pipe_pool.max) {
 		pipe_pool.fds[pipe_pool.n][0] = d->pipe[0];
 		pipe_pool.fds[pipe_pool.n][1] = d->pipe[1];
 		pipe_pool.n++;

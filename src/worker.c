@@ -24,7 +24,7 @@
 
 #define ACCEPT_BURST		64	/* accepts per listener per wake-up */
 #define ACCEPT_PAUSE_MS		250	/* after EMFILE and friends */
-#define FDS_RESERVED		32	/* channel, listeners, slack */
+#define FDS_RESERVED		16	/* stdio, channel, listeners */
 
 static struct worker		 worker;
 static struct msg_channel	 channel;
@@ -132,11 +132,13 @@ worker_accept(void *arg, int revents)
 	int			 fd, i;
 
 	(void)revents;
-	for (i = 0; i < ACCEPT_BURST; i++) {
+	for (i = 0; i < ACCEPT_BURST && !w->accept_paused; i++) {
 		if (w->nrelays >= w->max_relays) {
 			/* Leave the rest in the kernel's queue. */
-			log_debug("%llu connections open: not accepting until "
-			    "one closes", (unsigned long long)w->nrelays);
+			log_msg(LOG_LVL_WARNING, "%llu connections open, as "
+			    "many as the descriptor limit allows: new clients "
+			    "wait until one closes",
+			    (unsigned long long)w->nrelays);
 			accept_pause(w, 0);
 			return;
 		}
@@ -158,9 +160,14 @@ worker_accept(void *arg, int revents)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				log_msg(LOG_LVL_WARNING, "accept on %s: %s, "
-				    "pausing accepts for %d ms", l->name,
-				    strerror(errno), ACCEPT_PAUSE_MS);
+				/* Once per shortage, not once per pause. */
+				if (!w->accept_failing)
+					log_msg(LOG_LVL_WARNING, "accept on %s: "
+					    "%s, pausing accepts for %d ms "
+					    "at a time until it passes",
+					    l->name, strerror(errno),
+					    ACCEPT_PAUSE_MS);
+				w->accept_failing = 1;
 				accept_pause(w, worker_now_ms() +
 				    ACCEPT_PAUSE_MS);
 				return;
@@ -169,6 +176,7 @@ worker_accept(void *arg, int revents)
 				return;
 			}
 		}
+		w->accept_failing = 0;
 		relay_start(w, l, fd, &client);
 	}
 }
@@ -335,16 +343,25 @@ setup_signals(sigset_t *waitmask)
 	sigdelset(waitmask, SIGTERM);
 }
 
+/*
+ * How many relays the descriptor limit allows: two sockets each, after
+ * room for stdio, the channel and listeners, and for the pipe pool.  A
+ * relay may briefly want pipes on top; without them it copies instead.
+ */
 static uint64_t
 relays_allowed(void)
 {
 	struct rlimit	rl;
+	rlim_t		pooled;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
-		return (100000);
-	if (rl.rlim_cur <= FDS_RESERVED * 2)
+		rl.rlim_cur = 65536;
+	pooled = rl.rlim_cur / 64 < RELAY_PIPE_POOL_MAX ? rl.rlim_cur / 64 :
+	    RELAY_PIPE_POOL_MAX;
+	relay_dir_pool_limit((size_t)pooled);
+	if (rl.rlim_cur <= FDS_RESERVED + 2 * pooled + 2)
 		return (1);
-	return ((rl.rlim_cur - FDS_RESERVED) / 2);
+	return ((rl.rlim_cur - FDS_RESERVED - 2 * pooled) / 2);
 }
 
 /*

@@ -43,6 +43,7 @@ struct worker {
 	unsigned char		*scratch;	/* one read's worth */
 	size_t			 scratch_size;
 	int			 accept_paused;
+	int			 accept_failing;	/* EMFILE and the like */
 	int64_t			 accept_resume_ms;
 };
 

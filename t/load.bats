@@ -30,3 +30,46 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = "ok 1000" ]
 }
+
+# cpu_ticks PID: user + system clock ticks PID has used
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+@test "at the descriptor limit new clients wait in the queue; nothing dies or spins" {
+	start_server echo
+	# 32 descriptors leave room for (32 - 16) / 2 = 8 connections
+	setsid prlimit --nofile=32:32 "$TCPPROXY" -D -L stderr:5 -w 1 \
+	    -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT" \
+	    </dev/null >"$TP_LOG" 2>&1 3>&- &
+	TP_PID=$!
+	register_pid "$TP_PID"
+	wait_for_log "ready"
+	holders=()
+	for i in $(seq 12); do
+		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
+		holders+=($!)
+		register_pid $!
+	done
+	wait_for_log "8 connections open, as many as the descriptor limit allows"
+	sleep 0.5
+	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 8 ]
+	[ "$(grep -c 'as many as the descriptor limit allows' "$TP_LOG")" -eq 1 ]
+	# paused, not spinning: far less than a second of CPU in a second
+	w=$(pgrep -P "$TP_PID")
+	t0=$(cpu_ticks "$w")
+	sleep 1
+	t1=$(cpu_ticks "$w")
+	[ $((t1 - t0)) -lt 30 ]
+	# four leave, the four that waited are served
+	kill "${holders[@]:0:4}"
+	for i in $(seq 100); do
+		[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 12 ] && break
+		sleep 0.05
+	done
+	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 12 ]
+	kill "${holders[@]:4:8}"
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 10000 127.0.0.1 "$P"
+	[ "$output" = "ok 10000" ]
+	kill -0 "$TP_PID"
+}
