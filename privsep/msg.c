@@ -198,10 +198,11 @@ msg_read(struct msg_channel *ch, struct msg *out, const char **why)
 			return (0);
 		return (-1);
 	}
-	if (n == 0)
-		return (-1);
 
-	/* Take any passed descriptor first so that no path leaks it. */
+	/*
+	 * Take any passed descriptor first so that no path leaks it, not
+	 * even an empty datagram, which may carry one too.
+	 */
 	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg != NULL;
 	    cmsg = CMSG_NXTHDR(&mh, cmsg)) {
 		if (cmsg->cmsg_level == SOL_SOCKET &&
@@ -224,6 +225,9 @@ msg_read(struct msg_channel *ch, struct msg *out, const char **why)
 				*why = "more than one descriptor passed";
 		}
 	}
+	/* Nothing, and nothing attached: the peer closed the channel. */
+	if (n == 0 && fd == -1 && *why == NULL)
+		return (-1);
 	if (*why == NULL && (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		*why = "oversized message";
 	else if (*why == NULL && (size_t)n < sizeof(out->hdr))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "conf.h"
@@ -32,6 +33,24 @@ value_free(struct conf_value *v)
 }
 
 void
+conf_policy_free(struct conf_policy *p)
+{
+	size_t	i;
+
+	value_free(&p->connect_timeout);
+	value_free(&p->idle_timeout);
+	value_free(&p->fin_timeout);
+	value_free(&p->keepalive);
+	value_free(&p->max_connections);
+	value_free(&p->max_per_source);
+	value_free(&p->source_prefix);
+	value_free(&p->proxy_protocol);
+	for (i = 0; i < p->nacl; i++)
+		value_free(&p->acl[i].value);
+	p->nacl = 0;
+}
+
+void
 conf_free(struct conf *c)
 {
 	struct conf_stanza	*s;
@@ -46,10 +65,243 @@ conf_free(struct conf *c)
 		value_free(&s->remote_family);
 		value_free(&s->source_host);
 		value_free(&s->buffer_size);
+		conf_policy_free(&s->policy);
 		free(s);
 	}
+	conf_policy_free(&c->global);
 	free(c->path);
 	c->path = NULL;
+}
+
+static int
+copy_value(struct conf_value *dst, const struct conf_value *src)
+{
+	if (src->str == NULL)
+		return (0);
+	return (conf_value_set(dst, src->str, &src->pos));
+}
+
+/* dst (empty) becomes a deep copy of src: a reload keeps -- defaults. */
+void
+conf_policy_copy(struct conf_policy *dst, const struct conf_policy *src)
+{
+	size_t	i;
+
+	copy_value(&dst->connect_timeout, &src->connect_timeout);
+	copy_value(&dst->idle_timeout, &src->idle_timeout);
+	copy_value(&dst->fin_timeout, &src->fin_timeout);
+	copy_value(&dst->keepalive, &src->keepalive);
+	copy_value(&dst->max_connections, &src->max_connections);
+	copy_value(&dst->max_per_source, &src->max_per_source);
+	copy_value(&dst->source_prefix, &src->source_prefix);
+	copy_value(&dst->proxy_protocol, &src->proxy_protocol);
+	for (i = 0; i < src->nacl; i++) {
+		dst->acl[i].allow = src->acl[i].allow;
+		copy_value(&dst->acl[i].value, &src->acl[i].value);
+	}
+	dst->nacl = src->nacl;
+}
+
+/*
+ * Store one policy statement ("idle-timeout", "allow", ...).  Returns 1
+ * when key is a policy keyword and was stored, 0 when it is not one, -1
+ * after an error.
+ */
+int
+conf_policy_set(struct conf *c, struct conf_policy *p, const char *key,
+    const char *value, const struct conf_pos *pos)
+{
+	static const struct {
+		const char	*name;
+		size_t		 offset;
+	} fields[] = {
+	    { "connect-timeout", offsetof(struct conf_policy, connect_timeout) },
+	    { "idle-timeout", offsetof(struct conf_policy, idle_timeout) },
+	    { "fin-timeout", offsetof(struct conf_policy, fin_timeout) },
+	    { "keepalive", offsetof(struct conf_policy, keepalive) },
+	    { "max-connections", offsetof(struct conf_policy, max_connections) },
+	    { "max-per-source", offsetof(struct conf_policy, max_per_source) },
+	    { "source-prefix", offsetof(struct conf_policy, source_prefix) },
+	    { "proxy-protocol", offsetof(struct conf_policy, proxy_protocol) },
+	};
+	size_t	i;
+
+	if (strcmp(key, "allow") == 0 || strcmp(key, "deny") == 0) {
+		if (p->nacl == ACL_MAX) {
+			conf_error(c, pos, "more than %d allow and deny rules",
+			    ACL_MAX);
+			return (-1);
+		}
+		p->acl[p->nacl].allow = key[0] == 'a';
+		if (conf_value_set(&p->acl[p->nacl].value, value, pos) == -1)
+			goto oom;
+		p->nacl++;
+		return (1);
+	}
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (strcmp(key, fields[i].name) != 0)
+			continue;
+		if (conf_value_set((struct conf_value *)((char *)p +
+		    fields[i].offset), value, pos) == -1)
+			goto oom;
+		return (1);
+	}
+	return (0);
+oom:
+	conf_error(c, pos, "out of memory");
+	return (-1);
+}
+
+/* "10", "10s", "500ms", "2m", "1h"; 0 turns the timeout off. */
+static int
+parse_duration(const char *s, uint32_t *ms)
+{
+	const char	*errstr;
+	char		 num[32];
+	size_t		 len = strspn(s, "0123456789");
+	long long	 n, mult;
+
+	if (len == 0 || len >= sizeof(num))
+		return (-1);
+	if (strcmp(s + len, "") == 0 || strcmp(s + len, "s") == 0)
+		mult = 1000;
+	else if (strcmp(s + len, "ms") == 0)
+		mult = 1;
+	else if (strcmp(s + len, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(s + len, "h") == 0)
+		mult = 3600 * 1000;
+	else
+		return (-1);
+	memcpy(num, s, len);
+	num[len] = '\0';
+	n = strtonum(num, 0, 7LL * 24 * 3600 * 1000 / mult, &errstr);
+	if (errstr != NULL)
+		return (-1);
+	*ms = (uint32_t)(n * mult);
+	return (0);
+}
+
+static const struct conf_value *
+pick(const struct conf_value *mine, const struct conf_value *global)
+{
+	return (mine->str != NULL ? mine : global->str != NULL ? global : NULL);
+}
+
+static int
+resolve_duration(struct conf *c, const struct conf_value *v, uint32_t def,
+    uint32_t *ms)
+{
+	*ms = def;
+	if (v != NULL && parse_duration(v->str, ms) == -1) {
+		conf_error(c, &v->pos, "invalid time '%s': expected seconds, "
+		    "or a number with ms, s, m or h", v->str);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+resolve_count(struct conf *c, const struct conf_value *v, uint32_t *n)
+{
+	const char	*errstr;
+
+	*n = 0;
+	if (v == NULL)
+		return (0);
+	*n = (uint32_t)strtonum(v->str, 0, 10000000, &errstr);
+	if (errstr != NULL) {
+		conf_error(c, &v->pos, "invalid number '%s': expected 0 to "
+		    "10000000", v->str);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The stanza's limits: its own values, else the global ones, else ours. */
+static int
+resolve_policy(struct conf *c, struct conf_stanza *s)
+{
+	struct conf_policy	*p = &s->policy, *g = &c->global;
+	struct conf_limits	*l = &s->limits;
+	const struct conf_value	*v;
+	const char		*errstr;
+	char			 err[256];
+	size_t			 i;
+	uint32_t		 n;
+	int			 bad = 0;
+
+	memset(l, 0, sizeof(*l));
+	bad |= resolve_duration(c, pick(&p->connect_timeout,
+	    &g->connect_timeout), CONF_CONNECT_TIMEOUT_MS,
+	    &l->connect_timeout_ms);
+	bad |= resolve_duration(c, pick(&p->idle_timeout, &g->idle_timeout),
+	    0, &l->idle_timeout_ms);
+	bad |= resolve_duration(c, pick(&p->fin_timeout, &g->fin_timeout),
+	    CONF_FIN_TIMEOUT_MS, &l->fin_timeout_ms);
+	bad |= resolve_count(c, pick(&p->max_connections,
+	    &g->max_connections), &l->max_connections);
+	bad |= resolve_count(c, pick(&p->max_per_source, &g->max_per_source),
+	    &l->max_per_source);
+
+	l->keepalive = 1;
+	if ((v = pick(&p->keepalive, &g->keepalive)) != NULL) {
+		if (strcasecmp(v->str, "on") == 0 ||
+		    strcasecmp(v->str, "yes") == 0)
+			l->keepalive = 1;
+		else if (strcasecmp(v->str, "off") == 0 ||
+		    strcasecmp(v->str, "no") == 0)
+			l->keepalive = 0;
+		else {
+			conf_error(c, &v->pos, "invalid keepalive '%s': "
+			    "expected on or off", v->str);
+			bad = -1;
+		}
+	}
+	l->source_prefix6 = CONF_SOURCE_PREFIX6;
+	if ((v = pick(&p->source_prefix, &g->source_prefix)) != NULL) {
+		n = (uint32_t)strtonum(v->str + (v->str[0] == '/'), 1, 128,
+		    &errstr);
+		if (errstr != NULL) {
+			conf_error(c, &v->pos, "invalid IPv6 prefix length "
+			    "'%s': expected /1 to /128", v->str);
+			bad = -1;
+		} else
+			l->source_prefix6 = (uint8_t)n;
+	}
+	if ((v = pick(&p->proxy_protocol, &g->proxy_protocol)) != NULL) {
+		if (strcasecmp(v->str, "v1") == 0 || strcmp(v->str, "1") == 0)
+			l->proxy_protocol = 1;
+		else if (strcasecmp(v->str, "v2") == 0 ||
+		    strcmp(v->str, "2") == 0)
+			l->proxy_protocol = 2;
+		else if (strcasecmp(v->str, "off") != 0) {
+			conf_error(c, &v->pos, "invalid proxy-protocol '%s': "
+			    "expected v1, v2 or off", v->str);
+			bad = -1;
+		}
+	}
+
+	/* The file's global rules come first, then the stanza's own. */
+	if (g->nacl + p->nacl > ACL_MAX) {
+		conf_error(c, &s->pos, "more than %d allow and deny rules "
+		    "with the global ones", ACL_MAX);
+		return (-1);
+	}
+	for (i = 0; i < g->nacl + p->nacl; i++) {
+		const struct conf_acl	*a = i < g->nacl ? &g->acl[i] :
+		    &p->acl[i - g->nacl];
+
+		if (acl_parse(a->value.str, a->allow, &l->acl[l->nacl], err,
+		    sizeof(err)) == -1) {
+			conf_error(c, &a->value.pos, "%s: %s", a->allow ?
+			    "allow" : "deny", err);
+			bad = -1;
+			continue;
+		}
+		l->nacl++;
+	}
+	return (bad ? -1 : 0);
 }
 
 /* Where errors go: the log, or stderr for a config test. */
@@ -250,6 +502,8 @@ resolve_stanza(struct conf *c, struct conf_stanza *s)
 	}
 	if (s->source_host.str != NULL &&
 	    resolve_source(c, s, rfamily) == -1)
+		bad = 1;
+	if (resolve_policy(c, s) == -1)
 		bad = 1;
 	return (bad ? -1 : 0);
 }

@@ -7,7 +7,9 @@
 
 #include <sys/queue.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "acl.h"
 #include "addr.h"
 
 #define CONF_BUFSIZE_DEFAULT	10240
@@ -26,6 +28,46 @@ struct conf_value {
 	struct conf_pos	 pos;
 };
 
+struct conf_acl {
+	struct conf_value	 value;		/* "10.0.0.0/8" */
+	int			 allow;
+};
+
+/*
+ * Limits and policy: per stanza, with defaults from the command line
+ * and allow/deny rules from the top of the file.
+ */
+struct conf_policy {
+	struct conf_value	 connect_timeout;
+	struct conf_value	 idle_timeout;
+	struct conf_value	 fin_timeout;
+	struct conf_value	 keepalive;
+	struct conf_value	 max_connections;
+	struct conf_value	 max_per_source;
+	struct conf_value	 source_prefix;	/* of max-per-source, IPv6 */
+	struct conf_value	 proxy_protocol;
+	struct conf_acl		 acl[ACL_MAX];
+	size_t			 nacl;
+};
+
+/* What a conf_policy resolves to. */
+struct conf_limits {
+	uint32_t		 connect_timeout_ms;
+	uint32_t		 idle_timeout_ms;
+	uint32_t		 fin_timeout_ms;
+	uint32_t		 keepalive;
+	uint32_t		 max_connections;
+	uint32_t		 max_per_source;
+	uint8_t			 source_prefix6;
+	uint8_t			 proxy_protocol;
+	uint8_t			 nacl;
+	struct acl_rule		 acl[ACL_MAX];
+};
+
+#define CONF_CONNECT_TIMEOUT_MS	10000
+#define CONF_FIN_TIMEOUT_MS	60000
+#define CONF_SOURCE_PREFIX6	64
+
 struct conf_stanza {
 	TAILQ_ENTRY(conf_stanza) entry;
 	struct conf_pos		 pos;		/* of "listen" */
@@ -37,6 +79,7 @@ struct conf_stanza {
 	struct conf_value	 remote_family;
 	struct conf_value	 source_host;
 	struct conf_value	 buffer_size;
+	struct conf_policy	 policy;
 
 	/* Filled in by conf_resolve(). */
 	struct addr_list	 locals;
@@ -44,6 +87,7 @@ struct conf_stanza {
 	struct addr		 source4;	/* family 0: none */
 	struct addr		 source6;
 	size_t			 bufsize;
+	struct conf_limits	 limits;
 };
 
 TAILQ_HEAD(conf_stanzas, conf_stanza);
@@ -52,6 +96,7 @@ struct conf {
 	char			*path;		/* NULL: from the command line */
 	struct conf_stanzas	 stanzas;
 	size_t			 bufsize;	/* -b, the global default */
+	struct conf_policy	 global;	/* command line, file top */
 	int			 nerrors;
 };
 
@@ -64,9 +109,14 @@ void	conf_error(struct conf *, const struct conf_pos *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 int	conf_parse_size(const char *, size_t *);
 int	conf_parse_file(struct conf *, const char *);
+int	conf_parse_buffer(struct conf *, const char *, const char *, size_t);
 struct conf_stanza *conf_stanza_new(struct conf *, const struct conf_pos *);
 int	conf_value_set(struct conf_value *, const char *,
 	    const struct conf_pos *);
 int	conf_resolve(struct conf *);
+int	conf_policy_set(struct conf *, struct conf_policy *, const char *,
+	    const char *, const struct conf_pos *);
+void	conf_policy_copy(struct conf_policy *, const struct conf_policy *);
+void	conf_policy_free(struct conf_policy *);
 
 #endif

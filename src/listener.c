@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "addr.h"
 #include "conf.h"
 #include "listener.h"
@@ -71,9 +72,10 @@ find_by_addr(const struct listener_table *t, const struct addr *a)
 /*
  * Build table t from the resolved config c (which t takes over).  A
  * listener whose address is in old keeps old's socket and id; every
- * other one is bound now.  On any failure nothing of old is touched,
- * what was bound here is closed, and -1 returned after every error was
- * reported.
+ * other one is bound now.  On any failure nothing of old is touched:
+ * freeing t with old as the table to keep closes exactly the sockets
+ * bound here, since a kept one's address is in old.  -1 is returned
+ * after every error was reported.
  */
 int
 listener_table_build(struct listener_table *t, struct conf *c,
@@ -89,7 +91,8 @@ listener_table_build(struct listener_table *t, struct conf *c,
 	t->conf = *c;
 	TAILQ_INIT(&t->conf.stanzas);
 	TAILQ_CONCAT(&t->conf.stanzas, &c->stanzas, entry);
-	c->path = NULL;
+	/* t owns all of it now (path, global policy): c is left empty. */
+	conf_init(c, c->bufsize);
 
 	TAILQ_FOREACH(s, &t->conf.stanzas, entry) {
 		for (i = 0; i < s->locals.n; i++) {
@@ -103,7 +106,8 @@ listener_table_build(struct listener_table *t, struct conf *c,
 			if ((prev = find_by_addr(old, &l->local)) != NULL) {
 				l->fd = prev->fd;
 				l->id = prev->id;
-			} else if ((l->fd = bind_listener(&l->local, err,
+			} else if ((l->fd = activation_take(&l->local)) == -1 &&
+			    (l->fd = bind_listener(&l->local, err,
 			    sizeof(err))) == -1) {
 				conf_error(&t->conf, &s->pos, "%s", err);
 				free(l);
@@ -155,6 +159,17 @@ listener_to_proto(const struct listener *l, uint32_t generation,
 		p->remotes[i] = s->remotes.a[i];
 	p->source4 = s->source4;
 	p->source6 = s->source6;
+	p->connect_timeout_ms = s->limits.connect_timeout_ms;
+	p->idle_timeout_ms = s->limits.idle_timeout_ms;
+	p->fin_timeout_ms = s->limits.fin_timeout_ms;
+	p->keepalive = s->limits.keepalive;
+	p->max_connections = s->limits.max_connections;
+	p->max_per_source = s->limits.max_per_source;
+	p->source_prefix4 = 32;
+	p->source_prefix6 = s->limits.source_prefix6;
+	p->proxy_protocol = s->limits.proxy_protocol;
+	p->nacl = s->limits.nacl;
+	memcpy(p->acl, s->limits.acl, sizeof(p->acl));
 }
 
 /* "127.0.0.1:8000 -> 127.0.0.1:7000, [::1]:7000 from 127.0.0.2:0" */

@@ -20,6 +20,7 @@ struct listener {
 	struct addr		 local;
 	int			 fd;
 	struct conf_stanza	*stanza;	/* in the table's conf */
+	uint64_t		 connections;	/* SIGUSR1: the workers' sum */
 };
 
 TAILQ_HEAD(listener_list, listener);

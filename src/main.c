@@ -16,8 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "addr.h"
 #include "conf.h"
+#include "counts.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -33,7 +35,9 @@
 #define TCPPROXY_CONFFILE	"/etc/tcpproxy.conf"
 #endif
 #define WORKERS_MAX		64
-#define OPT_NO_SPLICE		1000	/* long option only */
+/* Long options only. */
+#define OPT_NO_SPLICE		1000
+#define OPT_POLICY		1001	/* a conf_policy default */
 
 extern char	**environ;
 
@@ -56,6 +60,9 @@ struct options {
 	const char	*config;
 	size_t		 bufsize;
 };
+
+/* --idle-timeout and friends: defaults for every listener, on reload too. */
+static struct conf_policy	defaults;
 
 static const char usage_text[] =
 "usage: tcpproxy [options]\n"
@@ -81,7 +88,14 @@ static const char usage_text[] =
 "  -c, --config <file>                 configuration file (" TCPPROXY_CONFFILE ")\n"
 "  -w, --workers <n>                   number of worker processes (online CPUs)\n"
 "  -n, --configtest                    check the configuration and exit\n"
-"      --no-splice                     copy through user space, never splice(2)\n";
+"      --no-splice                     copy through user space, never splice(2)\n"
+"      --connect-timeout <time>        defaults for every listener (see\n"
+"      --idle-timeout <time>           tcpproxy.conf(5)); times in seconds or\n"
+"      --fin-timeout <time>            with ms, s, m or h; 0 is off\n"
+"      --keepalive (on|off)\n"
+"      --max-connections <n>\n"
+"      --max-per-source <n>[/<ipv6 prefix>]\n"
+"      --proxy-protocol (v1|v2|off)\n";
 
 static const struct option longopts[] = {
 	{ "help",		no_argument,		NULL,	'h' },
@@ -105,8 +119,32 @@ static const struct option longopts[] = {
 	{ "workers",		required_argument,	NULL,	'w' },
 	{ "configtest",		no_argument,		NULL,	'n' },
 	{ "no-splice",		no_argument,		NULL,	OPT_NO_SPLICE },
+	{ "connect-timeout",	required_argument,	NULL,	OPT_POLICY },
+	{ "idle-timeout",	required_argument,	NULL,	OPT_POLICY },
+	{ "fin-timeout",	required_argument,	NULL,	OPT_POLICY },
+	{ "keepalive",		required_argument,	NULL,	OPT_POLICY },
+	{ "max-connections",	required_argument,	NULL,	OPT_POLICY },
+	{ "max-per-source",	required_argument,	NULL,	OPT_POLICY },
+	{ "proxy-protocol",	required_argument,	NULL,	OPT_POLICY },
 	{ NULL,			0,			NULL,	0 }
 };
+
+/* "--idle-timeout", kept for the life of the process. */
+static const char *
+longopt_where(const char *name)
+{
+	static char	names[8][32];
+	static size_t	n;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i] + 2, name) == 0)
+			return (names[i]);
+	if (n == sizeof(names) / sizeof(names[0]))
+		return ("--option");
+	snprintf(names[n], sizeof(names[n]), "--%s", name);
+	return (names[n++]);
+}
 
 __attribute__((__noreturn__, __format__(__printf__, 1, 2)))
 static void
@@ -132,6 +170,31 @@ check_family(const char *opt, const char *value)
 		    "4, ipv6 or 6", opt, value);
 }
 
+/* --max-per-source 10/64 is max-per-source 10 with an IPv6 /64. */
+static void
+policy_option(const char *name, const char *value)
+{
+	struct conf	 c;
+	struct conf_pos	 pos;
+	char		*copy, *slash;
+
+	/* Positions must outlive this call: name them by a static string. */
+	pos.where = longopt_where(name);
+	pos.line = pos.col = 0;
+	conf_init(&c, CONF_BUFSIZE_DEFAULT);
+	if ((copy = strdup(value)) == NULL)
+		usage_error("out of memory");
+	slash = strcmp(name, "max-per-source") == 0 ? strchr(copy, '/') :
+	    NULL;
+	if (slash != NULL)
+		*slash++ = '\0';
+	if (conf_policy_set(&c, &defaults, name, copy, &pos) != 1 ||
+	    (slash != NULL && conf_policy_set(&c, &defaults,
+	    "source-prefix", slash, &pos) != 1))
+		exit(1);
+	free(copy);
+}
+
 static int
 default_workers(void)
 {
@@ -147,7 +210,7 @@ parse_options(int argc, char *argv[], struct options *o)
 {
 	const char	*errstr;
 	char		 err[256];
-	int		 ch;
+	int		 ch, longindex = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->daemonize = 1;
@@ -155,7 +218,8 @@ parse_options(int argc, char *argv[], struct options *o)
 	o->nworkers = default_workers();
 	opterr = 1;
 	while ((ch = getopt_long(argc, argv,
-	    "+hvDu:g:C:P:L:Ul:t:p:r:R:o:s:b:c:w:n", longopts, NULL)) != -1) {
+	    "+hvDu:g:C:P:L:Ul:t:p:r:R:o:s:b:c:w:n", longopts, &longindex))
+	    != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -233,6 +297,9 @@ parse_options(int argc, char *argv[], struct options *o)
 			break;
 		case OPT_NO_SPLICE:
 			relay_splice = 0;
+			break;
+		case OPT_POLICY:
+			policy_option(longopts[longindex].name, optarg);
 			break;
 		default:
 			/* getopt_long has said what was wrong. */
@@ -336,6 +403,7 @@ main(int argc, char *argv[])
 	parse_options(argc, argv, &o);
 
 	conf_init(&c, o.bufsize);
+	conf_policy_copy(&c.global, &defaults);
 	if (o.local_port != NULL) {
 		if (o.config != NULL)
 			fprintf(stderr, "tcpproxy: -p and -c both given: "
@@ -389,16 +457,21 @@ main(int argc, char *argv[])
 	if ((table = malloc(sizeof(*table))) == NULL)
 		fatal("table");
 	setup.next_id = 1;
+	activation_collect();
 	if (listener_table_build(table, &c, NULL, &setup.next_id) == -1) {
 		if (setup.pidfh != NULL)
 			pidfile_remove(setup.pidfh);
 		exit(1);
 	}
 	conf_free(&c);
+	activation_close_unused();
 	setup.table = table;
 	setup.nworkers = o.nworkers;
 	setup.config_path = config;
 	setup.bufsize = o.bufsize;
+	setup.defaults = &defaults;
+	if (counts_init(o.nworkers) == -1)
+		fatal("shared connection counts");
 	setup.notify_fd = o.daemonize ? daemonize() : -1;
 	setup.detach = o.daemonize;
 	if (setup.pidfh != NULL && pidfile_write(setup.pidfh) == -1)

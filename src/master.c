@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "counts.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -28,12 +29,18 @@
 #define RESPAWN_STABLE_MS	5000	/* a worker that lived this long */
 #define RESPAWN_BACKOFF_MIN_MS	250
 #define RESPAWN_BACKOFF_MAX_MS	30000
+#define ANSWER_TIMEOUT_MS	2000	/* for SIGUSR1 and SIGUSR2 */
 
 struct worker_proc {
 	int			 id;
 	pid_t			 pid;		/* -1: dead, waiting to respawn */
 	struct msg_channel	 ch;
 	uint32_t		 acked;		/* generation it serves */
+	uint32_t		 sent;		/* newest generation sent */
+	uint32_t		 stats_seq;	/* newest PROTO_STATS sent */
+	uint32_t		 stats_entries;	/* answers to it so far */
+	int			 stats_done;
+	unsigned int		 dumps_pending;	/* PROTO_DUMP not yet done */
 	int64_t			 started_ms;
 	int64_t			 respawn_ms;
 	int			 backoff_ms;
@@ -44,9 +51,22 @@ static struct master {
 	struct worker_proc	*workers;
 	struct listener_table	*table;
 	struct pollfd		*pfd;		/* one per worker channel */
-	uint32_t		 reload_kept, reload_added, reload_removed;
 	int			 reload_waiting;
+	/* The table every worker served last: what a reload is told against. */
+	size_t			 base_n;
+	uint32_t		 base_next_id;	/* ids from here on are newer */
 	int64_t			 startup_deadline_ms;
+	struct {				/* SIGUSR1 */
+		int		 active;
+		int		 again;		/* signalled during a round */
+		uint32_t	 seq;
+		uint64_t	 retired;	/* through removed listeners */
+		int64_t		 deadline_ms;
+	} stats;
+	struct {				/* SIGUSR2 */
+		int		 active;
+		int64_t		 deadline_ms;
+	} dump;
 } m;
 
 static volatile sig_atomic_t	sig_term, sig_hup, sig_usr1, sig_usr2,
@@ -101,7 +121,22 @@ master_signals(sigset_t *waitmask)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+static int	live(const struct worker_proc *);
+
+/* Kill a worker that cannot be trusted or served; it is restarted. */
 static void
+worker_kill(struct worker_proc *w)
+{
+	kill(w->pid, SIGKILL);
+	msg_channel_clear(&w->ch);
+}
+
+/*
+ * Queue the whole table for a worker.  A worker that cannot take it
+ * (its queue is full: it has not read for a long time) is restarted,
+ * and gets the table afresh; the master itself carries on.
+ */
+static int
 send_table(struct worker_proc *w)
 {
 	struct proto_listener	 pl;
@@ -111,19 +146,25 @@ send_table(struct worker_proc *w)
 
 	TAILQ_FOREACH(l, &m.table->list, entry) {
 		listener_to_proto(l, m.table->generation, &pl);
-		if ((fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0)) == -1)
-			fatal("dup");
-		if (msg_enqueue(&w->ch, PROTO_LISTENER, &pl, sizeof(pl), fd)
+		if ((fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+		    msg_enqueue(&w->ch, PROTO_LISTENER, &pl, sizeof(pl), fd)
 		    == -1)
-			fatal("queue to worker %d", w->id);
+			goto fail;
 	}
 	memset(&c, 0, sizeof(c));
 	c.version = PROTO_VERSION;
 	c.generation = m.table->generation;
 	c.nlisteners = (uint32_t)m.table->n;
 	if (msg_enqueue(&w->ch, PROTO_COMMIT, &c, sizeof(c), -1) == -1)
-		fatal("queue to worker %d", w->id);
+		goto fail;
+	w->sent = m.table->generation;
 	msg_flush(&w->ch);
+	return (0);
+fail:
+	log_warn("cannot send generation %u to worker %d; restarting it",
+	    m.table->generation, w->id);
+	worker_kill(w);
+	return (-1);
 }
 
 static void
@@ -141,7 +182,10 @@ spawn(struct worker_proc *w)
 	if (pid == 0)
 		worker_main(w->id, &m.setup->ident, m.setup->detach);
 	w->pid = pid;
-	w->acked = 0;
+	w->acked = w->sent = 0;
+	w->stats_seq = w->stats_entries = 0;
+	w->stats_done = 0;
+	w->dumps_pending = 0;
 	w->started_ms = worker_now_ms();
 	w->respawn_ms = 0;
 	msg_channel_init(&w->ch, fd);
@@ -177,6 +221,8 @@ worker_gone(struct worker_proc *w)
 
 	msg_channel_clear(&w->ch);
 	w->pid = -1;
+	/* Its connections are gone: so are the counts they held. */
+	counts_forget_worker(w->id);
 	if (m.startup_deadline_ms > 0)
 		startup_failed();
 	if (now - w->started_ms >= RESPAWN_STABLE_MS)
@@ -218,8 +264,22 @@ worker_violation(struct worker_proc *w, const char *why)
 {
 	log_warnx("worker %d (pid %ld): protocol violation: %s; killing it",
 	    w->id, (long)w->pid, why);
-	kill(w->pid, SIGKILL);
-	msg_channel_clear(&w->ch);
+	worker_kill(w);
+}
+
+/* A worker that runs and can be talked to. */
+static int
+live(const struct worker_proc *w)
+{
+	return (w->pid != -1 && w->ch.fd != -1);
+}
+
+/* Remember the table every worker serves now, for the next reload. */
+static void
+set_base(void)
+{
+	m.base_n = m.table->n;
+	m.base_next_id = m.setup->next_id;
 }
 
 static void
@@ -254,11 +314,254 @@ all_acked_check(void)
 		log_set_startup(0);
 	}
 	if (m.reload_waiting) {
+		const struct listener	*l;
+		size_t			 kept = 0;
+
+		/*
+		 * Ids are never reused and a re-added address gets a new
+		 * one, so an id older than the base table's newest is one
+		 * of the base table's: counted against what every worker
+		 * served before, however many reloads came in between.
+		 */
+		TAILQ_FOREACH(l, &m.table->list, entry)
+			if (l->id < m.base_next_id)
+				kept++;
 		m.reload_waiting = 0;
-		log_notice("reload complete: generation %u, %u listeners "
-		    "kept, %u added, %u removed", m.table->generation,
-		    m.reload_kept, m.reload_added, m.reload_removed);
+		log_notice("reload complete: generation %u, %zu listeners "
+		    "kept, %zu added, %zu removed", m.table->generation,
+		    kept, m.table->n - kept, m.base_n - kept);
 	}
+	set_base();
+}
+
+static struct listener *
+find_by_id(const struct listener_table *t, uint32_t id)
+{
+	struct listener	*l;
+
+	if (t == NULL)
+		return (NULL);
+	TAILQ_FOREACH(l, &t->list, entry)
+		if (l->id == id)
+			return (l);
+	return (NULL);
+}
+
+/*
+ * SIGUSR1.  Every worker is asked how many connections each listener
+ * has; the listeners are logged once all have answered, or after
+ * ANSWER_TIMEOUT_MS without the ones that did not.  A signal during a
+ * round starts another one after it.
+ */
+static void
+stats_finish(void)
+{
+	struct listener	*l;
+	char		 buf[LOG_LINE_MAX];
+	uint64_t	 total = m.stats.retired;
+	int		 i;
+
+	TAILQ_FOREACH(l, &m.table->list, entry)
+		total += l->connections;
+	log_notice("%zu listener%s, generation %u, %llu connection%s open",
+	    m.table->n, m.table->n == 1 ? "" : "s", m.table->generation,
+	    (unsigned long long)total, total == 1 ? "" : "s");
+	TAILQ_FOREACH(l, &m.table->list, entry) {
+		listener_describe(l, buf, sizeof(buf));
+		log_notice("%llu connection%s on listener %u: %s",
+		    (unsigned long long)l->connections,
+		    l->connections == 1 ? "" : "s", l->id, buf);
+	}
+	if (m.stats.retired > 0)
+		log_notice("%llu connection%s on listeners no longer "
+		    "configured", (unsigned long long)m.stats.retired,
+		    m.stats.retired == 1 ? "" : "s");
+	for (i = 0; i < m.setup->nworkers; i++) {
+		struct worker_proc	*w = &m.workers[i];
+
+		if (!live(w))
+			log_warnx("worker %d is not running: its connections "
+			    "are not counted", w->id);
+		else if (w->stats_seq == m.stats.seq && !w->stats_done)
+			log_warnx("worker %d did not answer within %d ms: its "
+			    "connections are not counted", w->id,
+			    ANSWER_TIMEOUT_MS);
+	}
+	m.stats.active = 0;
+}
+
+static void	stats_start(void);
+
+/* Finish the round if every worker answered, or anyway at the deadline. */
+static void
+stats_check(int deadline)
+{
+	int	i;
+
+	if (!m.stats.active)
+		return;
+	for (i = 0; i < m.setup->nworkers && !deadline; i++) {
+		const struct worker_proc *w = &m.workers[i];
+
+		if (live(w) && w->stats_seq == m.stats.seq && !w->stats_done)
+			return;
+	}
+	stats_finish();
+	if (m.stats.again) {
+		m.stats.again = 0;
+		stats_start();
+	}
+}
+
+static void
+stats_start(void)
+{
+	struct proto_stats	 req;
+	struct listener		*l;
+	int			 i;
+
+	if (m.stats.active) {
+		m.stats.again = 1;
+		return;
+	}
+	m.stats.active = 1;
+	m.stats.seq++;
+	m.stats.retired = 0;
+	m.stats.deadline_ms = worker_now_ms() + ANSWER_TIMEOUT_MS;
+	TAILQ_FOREACH(l, &m.table->list, entry)
+		l->connections = 0;
+	memset(&req, 0, sizeof(req));
+	req.seq = m.stats.seq;
+	for (i = 0; i < m.setup->nworkers; i++) {
+		struct worker_proc	*w = &m.workers[i];
+
+		if (!live(w))
+			continue;
+		w->stats_seq = m.stats.seq;
+		w->stats_entries = 0;
+		w->stats_done = 0;
+		if (msg_enqueue(&w->ch, PROTO_STATS, &req, sizeof(req), -1)
+		    == -1)
+			log_warn("cannot ask worker %d for its connections",
+			    w->id);
+		else
+			msg_flush(&w->ch);
+	}
+	stats_check(0);
+}
+
+/* Check a stats answer's sequence number: 1 to use it, 0 if stale. */
+static int
+stats_answer(struct worker_proc *w, uint32_t seq)
+{
+	if (seq == 0 || seq > w->stats_seq) {
+		worker_violation(w, "connection counts nobody asked for");
+		return (-1);
+	}
+	if (seq != m.stats.seq || !m.stats.active)
+		return (0);	/* late, for a round that is over */
+	if (w->stats_done) {
+		worker_violation(w, "connection counts after the last");
+		return (-1);
+	}
+	return (1);
+}
+
+static void
+stats_message(struct worker_proc *w, struct msg *msg)
+{
+	struct proto_listener_stats	 ls;
+	struct proto_stats_done		 done;
+	struct listener			*l;
+
+	if (msg->hdr.type == PROTO_LISTENER_STATS) {
+		if (msg->hdr.len != sizeof(ls)) {
+			worker_violation(w, "bad listener stats message");
+			return;
+		}
+		memcpy(&ls, msg->data, sizeof(ls));
+		if (stats_answer(w, ls.seq) != 1)
+			return;
+		w->stats_entries++;
+		/* Its table may be older than ours; ids tell them apart. */
+		if ((l = find_by_id(m.table, ls.id)) != NULL)
+			l->connections += ls.connections;
+		else
+			m.stats.retired += ls.connections;
+		return;
+	}
+	if (msg->hdr.len != sizeof(done)) {
+		worker_violation(w, "bad stats done message");
+		return;
+	}
+	memcpy(&done, msg->data, sizeof(done));
+	if (stats_answer(w, done.seq) != 1)
+		return;
+	if (done.nlisteners != w->stats_entries) {
+		worker_violation(w, "listener stats count does not match");
+		return;
+	}
+	m.stats.retired += done.retired;
+	w->stats_done = 1;
+	stats_check(0);
+}
+
+/*
+ * SIGUSR2.  Each worker logs its connections itself; the master says
+ * when all have, or which did not within ANSWER_TIMEOUT_MS.
+ */
+static void
+dump_finish(void)
+{
+	int	i;
+
+	for (i = 0; i < m.setup->nworkers; i++)
+		if (live(&m.workers[i]) && m.workers[i].dumps_pending > 0)
+			log_warnx("worker %d did not list its connections "
+			    "within %d ms", m.workers[i].id, ANSWER_TIMEOUT_MS);
+	log_notice("end of the connection list");
+	m.dump.active = 0;
+}
+
+static void
+dump_check(int deadline)
+{
+	int	i;
+
+	if (!m.dump.active)
+		return;
+	for (i = 0; i < m.setup->nworkers && !deadline; i++)
+		if (live(&m.workers[i]) && m.workers[i].dumps_pending > 0)
+			return;
+	dump_finish();
+}
+
+static void
+dump_start(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < m.setup->nworkers; i++)
+		if (live(&m.workers[i]))
+			n++;
+	log_notice("open connections of %d running worker%s:", n,
+	    n == 1 ? "" : "s");
+	for (i = 0; i < m.setup->nworkers; i++) {
+		struct worker_proc	*w = &m.workers[i];
+
+		if (!live(w))
+			continue;
+		if (msg_enqueue(&w->ch, PROTO_DUMP, NULL, 0, -1) == -1) {
+			log_warn("cannot ask worker %d for its connections",
+			    w->id);
+			continue;
+		}
+		w->dumps_pending++;
+		msg_flush(&w->ch);
+	}
+	m.dump.active = 1;
+	m.dump.deadline_ms = worker_now_ms() + ANSWER_TIMEOUT_MS;
+	dump_check(0);
 }
 
 static void
@@ -281,6 +584,11 @@ worker_message(struct worker_proc *w, struct msg *msg)
 			return;
 		}
 		memcpy(&c, msg->data, sizeof(c));
+		if (c.version != PROTO_VERSION || c.generation <= w->acked ||
+		    c.generation > w->sent) {
+			worker_violation(w, "ready for a generation not sent");
+			return;
+		}
 		w->acked = c.generation;
 		all_acked_check();
 		break;
@@ -310,6 +618,16 @@ worker_message(struct worker_proc *w, struct msg *msg)
 			worker_violation(w, "bad dump reply");
 			return;
 		}
+		if (w->dumps_pending == 0) {
+			worker_violation(w, "dump reply nobody asked for");
+			return;
+		}
+		w->dumps_pending--;
+		dump_check(0);
+		break;
+	case PROTO_LISTENER_STATS:
+	case PROTO_STATS_DONE:
+		stats_message(w, msg);
 		break;
 	default:
 		worker_violation(w, "unknown message type");
@@ -338,19 +656,6 @@ worker_io(struct worker_proc *w, int revents)
 		else
 			msg_channel_clear(&w->ch);	/* reaped soon */
 	}
-}
-
-static const struct listener *
-find_by_id(const struct listener_table *t, uint32_t id)
-{
-	const struct listener	*l;
-
-	if (t == NULL)
-		return (NULL);
-	TAILQ_FOREACH(l, &t->list, entry)
-		if (l->id == id)
-			return (l);
-	return (NULL);
 }
 
 /* One line per listener that a new table adds, keeps or removes. */
@@ -382,6 +687,13 @@ log_table_changes(const struct listener_table *old,
  * new table; kept listeners keep their socket throughout.
  */
 static void
+reload_failed(int nerrors)
+{
+	log_warnx("reload failed with %d error%s; still serving generation "
+	    "%u", nerrors, nerrors == 1 ? "" : "s", m.table->generation);
+}
+
+static void
 reload(void)
 {
 	struct listener_table	*nt;
@@ -398,20 +710,20 @@ reload(void)
 	}
 	log_notice("reloading %s", path);
 	conf_init(&c, m.setup->bufsize);
+	conf_policy_copy(&c.global, m.setup->defaults);
 	if (conf_parse_file(&c, path) > 0 || conf_resolve(&c) > 0) {
-		log_warnx("reload failed with %d errors; still serving the "
-		    "previous configuration", c.nerrors);
+		reload_failed(c.nerrors);
 		conf_free(&c);
 		return;
 	}
 	if ((nt = malloc(sizeof(*nt))) == NULL) {
 		log_warn("reload");
+		reload_failed(1);
 		conf_free(&c);
 		return;
 	}
 	if (listener_table_build(nt, &c, m.table, &m.setup->next_id) == -1) {
-		log_warnx("reload failed with %d errors; still serving the "
-		    "previous configuration", nt->conf.nerrors);
+		reload_failed(nt->conf.nerrors);
 		conf_free(&c);
 		free(nt);
 		return;
@@ -419,49 +731,26 @@ reload(void)
 	conf_free(&c);
 	nt->generation = m.table->generation + 1;
 
-	m.reload_kept = m.reload_added = m.reload_removed = 0;
-	TAILQ_FOREACH(l, &nt->list, entry) {
-		if (find_by_id(m.table, l->id) != NULL)
-			m.reload_kept++;
-		else
-			m.reload_added++;
-	}
-	m.reload_removed = (uint32_t)(m.table->n - m.reload_kept);
+	if (m.reload_waiting)
+		log_notice("generation %u is superseded before every worker "
+		    "switched to it", m.table->generation);
 	log_table_changes(m.table, nt);
+	TAILQ_FOREACH(l, &nt->list, entry) {
+		const struct listener	*prev = find_by_id(m.table, l->id);
+
+		/* A SIGUSR1 round may be counting. */
+		l->connections = prev != NULL ? prev->connections : 0;
+	}
 	listener_table_free(m.table, nt);
 	free(m.table);
 	m.table = m.setup->table = nt;
+	log_notice("generation %u: %zu listeners; sending it to the workers",
+	    nt->generation, nt->n);
 	for (i = 0; i < m.setup->nworkers; i++)
-		if (m.workers[i].pid != -1 && m.workers[i].ch.fd != -1)
+		if (live(&m.workers[i]))
 			send_table(&m.workers[i]);
 	m.reload_waiting = 1;
 	all_acked_check();
-}
-
-static void
-show_listeners(void)
-{
-	struct listener	*l;
-	char		 buf[LOG_LINE_MAX];
-
-	log_notice("%zu listeners, generation %u", m.table->n,
-	    m.table->generation);
-	TAILQ_FOREACH(l, &m.table->list, entry) {
-		listener_describe(l, buf, sizeof(buf));
-		log_notice("listener %u: %s", l->id, buf);
-	}
-}
-
-static void
-ask_dump(void)
-{
-	int	i;
-
-	for (i = 0; i < m.setup->nworkers; i++)
-		if (m.workers[i].pid != -1 && m.workers[i].ch.fd != -1) {
-			msg_enqueue(&m.workers[i].ch, PROTO_DUMP, NULL, 0, -1);
-			msg_flush(&m.workers[i].ch);
-		}
 }
 
 /* SIGTERM/SIGINT/SIGQUIT: stop the workers, at once if they dawdle. */
@@ -532,6 +821,7 @@ master_run(struct master_setup *setup)
 	    (pfd = m.pfd = calloc((size_t)setup->nworkers,
 	    sizeof(*pfd))) == NULL)
 		fatal("workers");
+	set_base();
 	log_table_changes(NULL, m.table);
 	m.startup_deadline_ms = worker_now_ms() + STARTUP_TIMEOUT_MS;
 	for (i = 0; i < setup->nworkers; i++) {
@@ -550,21 +840,32 @@ master_run(struct master_setup *setup)
 			sig_chld = 0;
 			reap();
 		}
+		/* A worker that died or was killed is not waited for. */
+		stats_check(0);
+		dump_check(0);
 		if (sig_hup) {
 			sig_hup = 0;
 			reload();
 		}
 		if (sig_usr1) {
 			sig_usr1 = 0;
-			show_listeners();
+			stats_start();
 		}
 		if (sig_usr2) {
 			sig_usr2 = 0;
-			ask_dump();
+			dump_start();
 		}
 
 		now = worker_now_ms();
 		next = -1;
+		if (m.stats.active && now >= m.stats.deadline_ms)
+			stats_check(1);
+		if (m.dump.active && now >= m.dump.deadline_ms)
+			dump_check(1);
+		if (m.stats.active)
+			next = m.stats.deadline_ms;
+		if (m.dump.active && (next == -1 || m.dump.deadline_ms < next))
+			next = m.dump.deadline_ms;
 		for (i = 0; i < setup->nworkers; i++) {
 			struct worker_proc *w = &m.workers[i];
 

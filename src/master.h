@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "listener.h"
 #include "proc.h"
 
@@ -22,6 +23,7 @@ struct master_setup {
 	struct pidfh		*pidfh;
 	int			 notify_fd;	/* daemon's parent, or -1 */
 	int			 detach;	/* workers close stdio */
+	const struct conf_policy *defaults;	/* from the command line */
 };
 
 __attribute__((__noreturn__))

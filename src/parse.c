@@ -34,7 +34,7 @@
 
 #define WORD_MAX	256
 
-enum tok_kind { TOK_EOF, TOK_WORD, TOK_LBRACE, TOK_RBRACE, TOK_SEMI };
+enum tok_kind { TOK_EOF, TOK_WORD, TOK_LBRACE, TOK_RBRACE, TOK_SEMI, TOK_NUL };
 
 struct token {
 	enum tok_kind	 kind;
@@ -65,6 +65,8 @@ tok_name(const struct token *t)
 		return ("'}'");
 	case TOK_SEMI:
 		return ("';'");
+	case TOK_NUL:
+		return ("NUL byte");
 	default:
 		return (t->word);
 	}
@@ -146,13 +148,16 @@ scan(struct scanner *sc, struct token *t)
 		advance(sc);
 		return;
 	}
-	t->kind = TOK_WORD;
 	if (c == '\0') {
-		/* A NUL is no word character; report it as one. */
-		strlcpy(t->word, "NUL byte", sizeof(t->word));
+		/*
+		 * A token of its own, never a word: as a word it became a
+		 * value (a host, a port) that the file does not contain.
+		 */
+		t->kind = TOK_NUL;
 		advance(sc);
 		return;
 	}
+	t->kind = TOK_WORD;
 	while (sc->off < sc->len && is_word(sc->buf[sc->off])) {
 		if (n < sizeof(t->word) - 1)
 			t->word[n] = sc->buf[sc->off];
@@ -216,20 +221,33 @@ resync_stanza(struct scanner *sc)
 }
 
 enum stmt_key {
-	KEY_RESOLV, KEY_REMOTE, KEY_REMOTE_RESOLV, KEY_SOURCE, KEY_BUFFER_SIZE
+	KEY_RESOLV, KEY_REMOTE, KEY_REMOTE_RESOLV, KEY_SOURCE, KEY_BUFFER_SIZE,
+	KEY_POLICY	/* conf_policy_set() takes it */
 };
 
 static const struct {
 	const char	*name;
 	enum stmt_key	 key;
-	int		 nvalues;
+	int		 minvalues;
+	int		 maxvalues;
+	int		 global;	/* allowed outside a stanza too */
 	const char	*usage;
 } keywords[] = {
-	{ "resolv",		KEY_RESOLV,		1, "ipv4 or ipv6" },
-	{ "remote",		KEY_REMOTE,		2, "a host and a port" },
-	{ "remote-resolv",	KEY_REMOTE_RESOLV,	1, "ipv4 or ipv6" },
-	{ "source",		KEY_SOURCE,		1, "a host" },
-	{ "buffer-size",	KEY_BUFFER_SIZE,	1, "a size" },
+	{ "resolv",	   KEY_RESOLV,	      1, 1, 0, "ipv4 or ipv6" },
+	{ "remote",	   KEY_REMOTE,	      2, 2, 0, "a host and a port" },
+	{ "remote-resolv", KEY_REMOTE_RESOLV, 1, 1, 0, "ipv4 or ipv6" },
+	{ "source",	   KEY_SOURCE,	      1, 1, 0, "a host" },
+	{ "buffer-size",   KEY_BUFFER_SIZE,   1, 1, 0, "a size" },
+	{ "connect-timeout", KEY_POLICY,      1, 1, 0, "a time" },
+	{ "idle-timeout",  KEY_POLICY,	      1, 1, 0, "a time" },
+	{ "fin-timeout",   KEY_POLICY,	      1, 1, 0, "a time" },
+	{ "keepalive",	   KEY_POLICY,	      1, 1, 0, "on or off" },
+	{ "max-connections", KEY_POLICY,      1, 1, 0, "a number" },
+	{ "max-per-source", KEY_POLICY,	      1, 2, 0,
+	    "a number and an optional IPv6 /prefix" },
+	{ "proxy-protocol", KEY_POLICY,	      1, 1, 0, "v1, v2 or off" },
+	{ "allow",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
+	{ "deny",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
 };
 
 static int
@@ -242,8 +260,17 @@ set(struct scanner *sc, struct conf_value *v, const struct token *t)
 	return (0);
 }
 
+static int
+set_policy(struct scanner *sc, struct conf_policy *p, const char *key,
+    const struct token *t)
+{
+	return (conf_policy_set(sc->conf, p, key, t->word, &t->pos) == 1 ?
+	    0 : -1);
+}
+
 /*
- * One statement inside a stanza, its first word already scanned.
+ * One statement, its first word already scanned: inside a stanza, or
+ * at the top of the file (st NULL) where only allow and deny may stand.
  * Returns 0 when parsed, -1 after an error (already resynchronised).
  */
 static int
@@ -283,6 +310,12 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 		resync_statement(sc);
 		return (-1);
 	}
+	if (st == NULL && !keywords[k].global) {
+		conf_error(sc->conf, &keytok.pos, "'%s' belongs inside a "
+		    "listen stanza", keytok.word);
+		resync_statement(sc);
+		return (-1);
+	}
 	if (rest != NULL && *rest != '\0') {
 		values[0] = keytok;
 		memmove(values[0].word, rest, strlen(rest) + 1);
@@ -304,10 +337,23 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 			values[nv] = t;
 		nv++;
 	}
-	if (nv != (size_t)keywords[k].nvalues) {
+	if (nv < (size_t)keywords[k].minvalues ||
+	    nv > (size_t)keywords[k].maxvalues) {
 		conf_error(sc->conf, &keytok.pos, "'%s' takes %s",
 		    keytok.word, keywords[k].usage);
 		return (-1);
+	}
+	if (keywords[k].key == KEY_POLICY) {
+		struct conf_policy	*p = st ? &st->policy :
+		    &sc->conf->global;
+
+		if (set_policy(sc, p, keytok.word, &values[0]) == -1)
+			return (-1);
+		/* max-per-source: 10 /64; */
+		if (nv == 2)
+			return (set_policy(sc, p, "source-prefix",
+			    &values[1]));
+		return (0);
 	}
 	switch (keywords[k].key) {
 	case KEY_RESOLV:
@@ -322,6 +368,8 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 		return (set(sc, &st->source_host, &values[0]));
 	case KEY_BUFFER_SIZE:
 		return (set(sc, &st->buffer_size, &values[0]));
+	case KEY_POLICY:
+		break;
 	}
 	return (-1);
 }
@@ -407,11 +455,60 @@ parse_buffer(struct conf *c, const char *buf, size_t len)
 			parse_stanza(&sc, &t);
 			continue;
 		}
+		if (t.kind == TOK_WORD && (strncmp(t.word, "allow", 5) == 0 ||
+		    strncmp(t.word, "deny", 4) == 0)) {
+			lost = 0;
+			parse_statement(&sc, NULL, &t);
+			continue;
+		}
 		if (!lost)
 			conf_error(c, &t.pos, "expected 'listen', found %s",
 			    tok_name(&t));
 		lost = 1;
 	}
+}
+
+/*
+ * Remember the file name that positions point into, unless it is the
+ * one already there (conf_parse_file sets it before reading).
+ */
+static int
+set_path(struct conf *c, const char *path)
+{
+	struct conf_pos	 pos = { path, 0, 0 };
+	char		*copy;
+
+	if (c->path != NULL && strcmp(c->path, path) == 0)
+		return (0);
+	if ((copy = strdup(path)) == NULL) {
+		conf_error(c, &pos, "out of memory");
+		return (-1);
+	}
+	free(c->path);
+	c->path = copy;
+	return (0);
+}
+
+/*
+ * Parse a config held in memory: len bytes at buf, which need not be
+ * NUL-terminated; path names it in error messages.  Returns the number
+ * of errors, as conf_parse_file does.
+ */
+int
+conf_parse_buffer(struct conf *c, const char *path, const char *buf,
+    size_t len)
+{
+	struct conf_pos	 pos = { path, 0, 0 };
+
+	if (set_path(c, path) == -1)
+		return (c->nerrors);
+	pos.where = c->path;
+	if (len > CONF_FILE_MAX) {
+		conf_error(c, &pos, "larger than %d bytes", CONF_FILE_MAX);
+		return (c->nerrors);
+	}
+	parse_buffer(c, buf, len);
+	return (c->nerrors);
 }
 
 /*
@@ -428,12 +525,11 @@ conf_parse_file(struct conf *c, const char *path)
 	size_t		 len = 0;
 	int		 fd;
 
-	if ((c->path = strdup(path)) == NULL) {
-		conf_error(c, &pos, "out of memory");
+	if (set_path(c, path) == -1)
 		return (c->nerrors);
-	}
 	pos.where = c->path;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* Non-blocking: a FIFO must not hang the master; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		conf_error(c, &pos, "cannot open: %s", strerror(errno));
 		return (c->nerrors);
 	}
@@ -467,7 +563,7 @@ conf_parse_file(struct conf *c, const char *path)
 	}
 	close(fd);
 	buf[len] = '\0';
-	parse_buffer(c, buf, len);
+	conf_parse_buffer(c, c->path, buf, len);
 	free(buf);
 	return (c->nerrors);
 }

@@ -23,7 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl.h"
+#include "counts.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "relay.h"
 #include "worker.h"
 
@@ -32,12 +35,31 @@
 static void	relay_io(void *, int);
 static void	relay_try_connect(struct relay *);
 
+#define KEEPALIVE_IDLE_S	60	/* probe a silent peer after a minute */
+#define KEEPALIVE_INTVL_S	15
+#define KEEPALIVE_CNT		4
+
+/* Both ends: no Nagle delay, and keepalive unless the listener says no. */
 static void
-set_nodelay(int fd)
+set_socket_options(int fd, const struct proto_listener *lc)
 {
 	int	one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!lc->keepalive)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+#ifdef TCP_KEEPIDLE
+	{
+		int	idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S;
+		int	cnt = KEEPALIVE_CNT;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+		    sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	}
+#endif
 }
 
 static const char *
@@ -96,6 +118,7 @@ relay_close(struct relay *r, const char *reason, int reset)
 	}
 	relay_dir_release(&r->up, r->bufsize);
 	relay_dir_release(&r->down, r->bufsize);
+	counts_release(&r->hold);
 	TAILQ_REMOVE(&w->relays, r, entry);
 	w->nrelays--;
 	r->listener->nrelays--;
@@ -134,6 +157,36 @@ reason_of(int error)
 	return (error == ECONNRESET || error == EPIPE ? "reset" : "error");
 }
 
+/*
+ * The PROXY protocol header goes first on a fresh connection, whose send
+ * buffer is empty: it is written whole or the relay fails.
+ */
+static int
+send_proxy_header(struct relay *r)
+{
+	unsigned char	 hdr[PROXYPROTO_MAX];
+	struct addr	 local;
+	size_t		 len;
+	ssize_t		 n;
+
+	local.len = sizeof(local.ss);
+	if (getsockname(r->client.fd, (struct sockaddr *)&local.ss,
+	    &local.len) == -1)
+		return (-1);
+	len = proxyproto_header(r->listener->conf.proxy_protocol,
+	    &r->client.addr, &local, hdr, sizeof(hdr));
+	if (len == 0)
+		return (-1);
+	n = send(r->remote.fd, hdr, len, MSG_NOSIGNAL);
+	if (n != (ssize_t)len) {
+		log_info("relay %llu: cannot send the PROXY header: %s",
+		    (unsigned long long)r->id, n == -1 ? strerror(errno) :
+		    "short write");
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 relay_established(struct relay *r)
 {
@@ -141,6 +194,11 @@ relay_established(struct relay *r)
 	struct sockaddr	*sa = (struct sockaddr *)&r->source.ss;
 
 	r->state = RELAY_ESTABLISHED;
+	r->active_ms = worker_now_ms();
+	if (r->listener->conf.proxy_protocol != 0 && send_proxy_header(r) == -1) {
+		relay_close(r, "error", 1);
+		return;
+	}
 	r->source.len = sizeof(r->source.ss);
 	if (getsockname(r->remote.fd, sa, &r->source.len) == -1)
 		r->source.len = 0;
@@ -208,7 +266,8 @@ relay_try_connect(struct relay *r)
 		relay_connect_failed(r, ENOMEM);
 		return;
 	}
-	set_nodelay(fd);
+	set_socket_options(fd, lc);
+	r->attempt_ms = worker_now_ms();
 	if (src->ss.ss_family != 0) {
 #ifdef IP_BIND_ADDRESS_NO_PORT
 		/* Let connect() pick the port: 4-tuples, not ports, are scarce. */
@@ -299,7 +358,51 @@ relay_io(void *arg, int revents)
 		relay_close(r, "eof", 0);
 		return;
 	}
+	r->active_ms = r->worker->now_ms;
+	if (r->half_ms == 0 && (r->up.eof || r->down.eof))
+		r->half_ms = r->active_ms;
 	relay_update_events(r);
+}
+
+/*
+ * Access rules first, then the shared limits; a client that fails either
+ * is closed before anything is connected on its behalf.
+ */
+static int
+relay_admitted(struct relay *r)
+{
+	const struct proto_listener	*lc = &r->listener->conf;
+	char				 rule[64];
+	size_t				 which;
+
+	if (lc->nacl > 0 && !acl_check(lc->acl, lc->nacl, &r->client.addr,
+	    &which)) {
+		if (which < lc->nacl)
+			acl_fmt(&lc->acl[which], rule, sizeof(rule));
+		else
+			strlcpy(rule, "no allow rule matched", sizeof(rule));
+		log_notice("relay %llu: client denied by %s",
+		    (unsigned long long)r->id, rule);
+		relay_close(r, "denied", 0);
+		return (0);
+	}
+	switch (counts_acquire(lc, &r->client.addr, &r->hold)) {
+	case COUNTS_OK:
+		return (1);
+	case COUNTS_LISTENER_FULL:
+		log_notice("relay %llu: max-connections %u reached on %s",
+		    (unsigned long long)r->id, lc->max_connections,
+		    r->listener->name);
+		break;
+	case COUNTS_SOURCE_FULL:
+		log_notice("relay %llu: max-per-source %u reached for this "
+		    "client's /%u", (unsigned long long)r->id,
+		    lc->max_per_source, r->client.addr.ss.ss_family ==
+		    AF_INET ? lc->source_prefix4 : lc->source_prefix6);
+		break;
+	}
+	relay_close(r, "limit", 0);
+	return (0);
 }
 
 /* A client was accepted on l: start connecting on its behalf. */
@@ -337,13 +440,51 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 		log_info("relay %llu: new client %s on %s",
 		    (unsigned long long)r->id,
 		    addr_fmt(client, buf, sizeof(buf)), l->name);
-	set_nodelay(fd);
 	if (pollset_add(&w->ps, fd, 0, relay_io, &r->client,
 	    &r->client.slot) == -1) {
 		relay_close(r, "error", 0);
 		return;
 	}
+	if (!relay_admitted(r))
+		return;
+	set_socket_options(fd, &l->conf);
 	relay_try_connect(r);
+}
+
+/*
+ * Once a second: connect attempts that took too long move on to the next
+ * address, idle and half-closed relays past their time are closed.
+ */
+void
+relay_sweep(struct worker *w, int64_t now)
+{
+	const struct proto_listener	*lc;
+	struct relay			*r, *next;
+
+	for (r = TAILQ_FIRST(&w->relays); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		lc = &r->listener->conf;
+		if (r->state == RELAY_CONNECTING) {
+			if (lc->connect_timeout_ms > 0 && r->remote.fd != -1 &&
+			    now - r->attempt_ms >= lc->connect_timeout_ms)
+				relay_connect_failed(r, ETIMEDOUT);
+		} else if (lc->fin_timeout_ms > 0 && r->half_ms > 0 &&
+		    now - r->half_ms >= lc->fin_timeout_ms)
+			relay_close(r, "fin-timeout", 0);
+		else if (lc->idle_timeout_ms > 0 &&
+		    now - r->active_ms >= lc->idle_timeout_ms)
+			relay_close(r, "idle-timeout", 0);
+	}
+}
+
+/* The worker stops: every relay ends, each with its accounting line. */
+void
+relay_shutdown_all(struct worker *w)
+{
+	struct relay	*r;
+
+	while ((r = TAILQ_FIRST(&w->relays)) != NULL)
+		relay_close(r, "shutdown", 0);
 }
 
 /* SIGUSR2: one line per open connection. */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "counts.h"
 
 struct worker;
 struct wlistener;
@@ -51,6 +52,10 @@ struct relay {
 	uint32_t		 next_remote;
 	int			 last_errno;
 	int64_t			 started_ms;
+	int64_t			 attempt_ms;	/* this connect attempt began */
+	int64_t			 active_ms;	/* bytes last moved */
+	int64_t			 half_ms;	/* first EOF, or 0 */
+	struct counts_hold	 hold;		/* shared counts taken */
 };
 
 #define RELAY_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */
@@ -60,6 +65,8 @@ extern int	relay_splice;
 void	relay_start(struct worker *, struct wlistener *, int,
 	    const struct addr *);
 void	relay_dump(struct worker *);
+void	relay_sweep(struct worker *, int64_t);
+void	relay_shutdown_all(struct worker *);
 
 void	relay_dir_init(struct relay_dir *, struct relay_end *,
 	    struct relay_end *);

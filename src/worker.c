@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counts.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
@@ -25,6 +27,9 @@
 #define ACCEPT_BURST		64	/* accepts per listener per wake-up */
 #define ACCEPT_PAUSE_MS		250	/* after EMFILE and friends */
 #define FDS_RESERVED		16	/* stdio, channel, listeners */
+#define LISTENER_FULL_MS	100	/* recheck a listener at its limit */
+#define SWEEP_MS		1000	/* timeouts are checked this often */
+#define EXIT_DRAIN_MS		500	/* for the last log lines at exit */
 
 static struct worker		 worker;
 static struct msg_channel	 channel;
@@ -73,7 +78,33 @@ worker_log_sink(int level, const char *msg)
 static void
 listener_events(struct worker *w, struct wlistener *l)
 {
-	pollset_events(&w->ps, l->slot, w->accept_paused ? 0 : POLLIN);
+	pollset_events(&w->ps, l->slot, w->accept_paused ||
+	    l->full_until_ms > 0 ? 0 : POLLIN);
+}
+
+/*
+ * A listener at max-connections is not polled for a moment, so clients
+ * wait in its queue (and are refused by the kernel once it is full);
+ * any worker's relay may close meanwhile, so look again soon.
+ */
+static void
+listener_full_recheck(struct worker *w, int *timeout)
+{
+	struct wlistener	*l;
+	int64_t			 left;
+
+	TAILQ_FOREACH(l, &w->listeners, entry) {
+		if (l->full_until_ms == 0)
+			continue;
+		if (w->now_ms >= l->full_until_ms) {
+			l->full_until_ms = 0;
+			listener_events(w, l);
+			continue;
+		}
+		left = l->full_until_ms - w->now_ms;
+		if (*timeout < 0 || left < *timeout)
+			*timeout = (int)left;
+	}
 }
 
 static void
@@ -133,6 +164,11 @@ worker_accept(void *arg, int revents)
 
 	(void)revents;
 	for (i = 0; i < ACCEPT_BURST && !w->accept_paused; i++) {
+		if (counts_listener_full(&l->conf)) {
+			l->full_until_ms = worker_now_ms() + LISTENER_FULL_MS;
+			listener_events(w, l);
+			return;
+		}
 		if (w->nrelays >= w->max_relays) {
 			/* Leave the rest in the kernel's queue. */
 			log_msg(LOG_LVL_WARNING, "%llu connections open, as "
@@ -268,6 +304,79 @@ handle_commit(struct worker *w, struct msg *m)
 		fatal("ready");
 }
 
+/*
+ * SIGUSR1 in the master: how many connections each listener of our
+ * table has.  A kept listener is a new wlistener after every reload,
+ * and its older connections still hang off the retired ones, so those
+ * are matched to the table by id.
+ */
+static void
+handle_stats(struct worker *w, struct msg *m)
+{
+	struct proto_stats		 req;
+	struct proto_listener_stats	 ls;
+	struct proto_stats_done		 done;
+	struct wlistener		*l;
+	struct relay			*r;
+	uint64_t			*older;
+	size_t				 i, n = 0;
+
+	if (m->hdr.len != sizeof(req) || m->fd != -1)
+		proto_error("bad stats message");
+	memcpy(&req, m->data, sizeof(req));
+	memset(&done, 0, sizeof(done));
+	done.seq = req.seq;
+	TAILQ_FOREACH(l, &w->listeners, entry)
+		n++;
+	older = calloc(n + 1, sizeof(*older));
+	TAILQ_FOREACH(r, &w->relays, entry) {
+		if (r->listener->in_table)
+			continue;	/* counted in its nrelays */
+		i = 0;
+		TAILQ_FOREACH(l, &w->listeners, entry) {
+			if (l->conf.id == r->listener->conf.id)
+				break;
+			i++;
+		}
+		if (l != NULL && older != NULL)
+			older[i]++;
+		else
+			done.retired++;
+	}
+	i = 0;
+	TAILQ_FOREACH(l, &w->listeners, entry) {
+		memset(&ls, 0, sizeof(ls));
+		ls.seq = req.seq;
+		ls.id = l->conf.id;
+		ls.connections = l->nrelays + (older != NULL ? older[i] : 0);
+		i++;
+		if (msg_enqueue(&channel, PROTO_LISTENER_STATS, &ls,
+		    sizeof(ls), -1) == 0)
+			done.nlisteners++;
+	}
+	free(older);
+	if (msg_enqueue(&channel, PROTO_STATS_DONE, &done, sizeof(done), -1)
+	    == -1)
+		log_warn("cannot answer the master's stats request");
+}
+
+/* SIGUSR2 in the master: our connections, one line each. */
+static void
+handle_dump(struct worker *w, struct msg *m)
+{
+	if (m->hdr.len != 0 || m->fd != -1)
+		proto_error("bad dump message");
+	if (w->nrelays == 0)
+		log_notice("no open connections");
+	else {
+		log_notice("%llu open connection%s:",
+		    (unsigned long long)w->nrelays, w->nrelays == 1 ? "" : "s");
+		relay_dump(w);
+	}
+	if (msg_enqueue(&channel, PROTO_DUMP_DONE, NULL, 0, -1) == -1)
+		log_warn("cannot answer the master's dump request");
+}
+
 static void
 worker_channel_io(void *arg, int revents)
 {
@@ -291,11 +400,10 @@ worker_channel_io(void *arg, int revents)
 				handle_commit(w, &m);
 				break;
 			case PROTO_DUMP:
-				if (m.hdr.len != 0 || m.fd != -1)
-					proto_error("bad dump message");
-				relay_dump(w);
-				msg_enqueue(&channel, PROTO_DUMP_DONE, NULL, 0,
-				    -1);
+				handle_dump(w, &m);
+				break;
+			case PROTO_STATS:
+				handle_stats(w, &m);
 				break;
 			default:
 				if (m.fd != -1)
@@ -364,6 +472,18 @@ relays_allowed(void)
 	return ((rl.rlim_cur - FDS_RESERVED - 2 * pooled) / 2);
 }
 
+/* On the way out: give the master our last log lines, briefly. */
+static void
+channel_drain(int ms)
+{
+	struct pollfd	pfd = { PROC_CHANNEL_FD, POLLOUT, 0 };
+	int64_t		deadline = worker_now_ms() + ms;
+
+	while (msg_flush(&channel) == 0 && msg_pending(&channel) &&
+	    worker_now_ms() < deadline)
+		poll(&pfd, 1, 10);
+}
+
 /*
  * A detached daemon's workers must not hold the starting terminal's (or
  * pipe's) stdout and stderr: they log through the master anyway.
@@ -416,6 +536,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
+	counts_set_worker(id);
 	TAILQ_INIT(&w->listeners);
 	TAILQ_INIT(&w->pending);
 	TAILQ_INIT(&w->relays);
@@ -427,22 +548,42 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 	    &channel_slot) == -1)
 		fatal("pollset");
 
+	w->now_ms = worker_now_ms();
+	w->next_sweep_ms = w->now_ms + SWEEP_MS;
 	while (!quit) {
 		timeout = -1;
 		if (w->accept_paused && w->accept_resume_ms > 0) {
-			int64_t	left = w->accept_resume_ms - worker_now_ms();
+			int64_t	left = w->accept_resume_ms - w->now_ms;
 
 			timeout = left > 0 ? (int)left : 0;
+		}
+		listener_full_recheck(w, &timeout);
+		if (w->nrelays > 0) {
+			int64_t	left = w->next_sweep_ms - w->now_ms;
+
+			if (left < 0)
+				left = 0;
+			if (timeout < 0 || left < timeout)
+				timeout = (int)left;
 		}
 		if (pollset_poll(&w->ps, timeout, &waitmask) == -1 &&
 		    errno != EINTR)
 			fatal("poll");
+		w->now_ms = worker_now_ms();
 		if (w->accept_paused && w->accept_resume_ms > 0)
 			worker_accept_resume(w);
+		if (w->now_ms >= w->next_sweep_ms) {
+			relay_sweep(w, w->now_ms);
+			w->next_sweep_ms = w->now_ms + SWEEP_MS;
+		}
 	}
-	/* Connections end with the process; the kernel sends what it holds. */
+	/*
+	 * Connections end with the process, each with its accounting line;
+	 * the kernel still sends what it holds for them.
+	 */
 	log_debug("exiting with %llu connections open",
 	    (unsigned long long)w->nrelays);
-	msg_flush(&channel);
+	relay_shutdown_all(w);
+	channel_drain(EXIT_DRAIN_MS);
 	exit(0);
 }

@@ -22,6 +22,7 @@ struct wlistener {
 	char			 name[ADDR_STRLEN];
 	int			 fd;
 	int			 slot;
+	int64_t			 full_until_ms;	/* at max-connections */
 	int			 in_table;	/* else only relays hold it */
 	unsigned int		 refs;		/* relays using conf */
 	uint64_t		 nrelays;	/* open connections */
@@ -42,6 +43,8 @@ struct worker {
 	uint64_t		 next_relay_id;
 	unsigned char		*scratch;	/* one read's worth */
 	size_t			 scratch_size;
+	int64_t			 now_ms;	/* as of the last wake-up */
+	int64_t			 next_sweep_ms;	/* timeouts, once a second */
 	int			 accept_paused;
 	int			 accept_failing;	/* EMFILE and the like */
 	int64_t			 accept_resume_ms;

@@ -141,6 +141,12 @@ refuses() {
 	[[ $output == *"larger than 1048576 bytes"* ]]
 }
 
+@test "a FIFO as config file is refused, never waited on" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo.conf"
+	expect_fail_line 1 "fifo.conf: not a regular file" \
+	    "$TCPPROXY" -D -c "$BATS_TEST_TMPDIR/fifo.conf"
+}
+
 @test "the shipped example config passes the config test" {
 	run "$TCPPROXY" -n -c "$TOP/conf/tcpproxy.conf"
 	[ "$status" -eq 0 ]

@@ -229,10 +229,11 @@ pipes_of() {
 	    </dev/null >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	register_pid $!
 	seen=0
-	for i in $(seq 100); do
+	for i in $(seq 200); do
 		(( $(pipes_of "$w") > 0 )) && { seen=1; break; }
 		sleep 0.05
 	done
+	grep -q "splice unavailable" "$TP_LOG" && echo "splice fell back" >&2
 	if [[ ${TP_EXTRA_ARGS:-} == *--no-splice* ]]; then
 		[ "$seen" -eq 0 ]
 	else

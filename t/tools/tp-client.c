@@ -46,6 +46,7 @@ enum mode {
 	M_HOLD,
 	M_CONNECT,
 	M_RESET,
+	M_FLOOD,
 };
 
 static const struct {
@@ -61,6 +62,7 @@ static const struct {
 	{ "hold",	M_HOLD },
 	{ "connect",	M_CONNECT },
 	{ "reset",	M_RESET },
+	{ "flood",	M_FLOOD },
 };
 
 /* Progress, also reported by the SIGALRM handler. */
@@ -72,7 +74,7 @@ usage(void)
 	fprintf(stderr, "usage: tp-client [-k] [-m mode] [-n bytes] "
 	    "[-b bufsize] [-d usec] [-T seconds]\n"
 	    "                 [-s srcaddr] host port\n"
-	    "modes: send echo read verify slowverify line hold connect reset\n");
+	    "modes: send echo read verify slowverify line hold connect reset flood\n");
 	exit(TP_EXIT_USAGE);
 }
 
@@ -227,6 +229,30 @@ main(int argc, char *argv[])
 				err(TP_EXIT_FAIL, "write");
 		}
 		return do_hold(fd);
+	}
+	if (mode == M_FLOOD) {
+		/*
+		 * Write -n bytes, or until the peer stops taking them for a
+		 * second, and never read: a client that does not read.
+		 */
+		struct pollfd wp = { fd, POLLOUT, 0 };
+
+		tp_nonblock(fd);
+		for (woff = 0; woff < nbytes; ) {
+			if (poll(&wp, 1, 1000) == 0)
+				break;
+			wlen = nbytes - woff > sizeof(wbuf) ? sizeof(wbuf) :
+			    nbytes - woff;
+			tp_pattern_fill(wbuf, wlen, woff);
+			if ((n = write(fd, wbuf, wlen)) == -1) {
+				if (errno == EAGAIN || errno == EINTR)
+					continue;
+				err(TP_EXIT_FAIL, "write");
+			}
+			woff += (size_t)n;
+		}
+		printf("sent %" PRIu64 "\n", woff);
+		return TP_EXIT_OK;
 	}
 	if (mode == M_RESET) {
 		/* Wait -d usec, then abort the connection with a RST. */

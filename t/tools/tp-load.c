@@ -56,7 +56,7 @@ static char		 reason[REASON_MAX];
 static void __dead2
 usage(void)
 {
-	fprintf(stderr, "usage: tp-load -c conns [-n bytes] [-T seconds] "
+	fprintf(stderr, "usage: tp-load -c conns [-H] [-n bytes] [-T seconds] "
 	    "host port\n");
 	exit(TP_EXIT_USAGE);
 }
@@ -205,10 +205,13 @@ main(int argc, char *argv[])
 	socklen_t sslen;
 	unsigned int timeout = 30;
 	size_t i, next = 0, n = 0, inflight = 0;
-	int ch, started = 0;
+	int ch, started = 0, hold = 0;
 
-	while ((ch = getopt(argc, argv, "c:n:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:Hn:T:")) != -1) {
 		switch (ch) {
+		case 'H':
+			hold = 1;
+			break;
 		case 'c':
 			n = tp_num(optarg, 1, 1000000, "conns");
 			break;
@@ -259,6 +262,14 @@ main(int argc, char *argv[])
 			/* Everyone is connected (or failed): go. */
 			printf("established %zu\n", (size_t)nestablished);
 			fflush(stdout);
+			if (hold) {
+				/*
+				 * -H: idle clients that never send, held
+				 * open until we are killed (or -T ends us).
+				 */
+				for (;;)
+					pause();
+			}
 			started = 1;
 			for (i = 0; i < n; i++) {
 				if (conns[i].state != S_ESTABLISHED)

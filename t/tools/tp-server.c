@@ -52,6 +52,7 @@ enum mode {
 	M_HANG,
 	M_RESET,
 	M_BANNER,
+	M_BLACKHOLE,
 };
 
 static const struct {
@@ -66,6 +67,7 @@ static const struct {
 	{ "hang",	M_HANG },
 	{ "reset",	M_RESET },
 	{ "banner",	M_BANNER },
+	{ "blackhole",	M_BLACKHOLE },
 };
 
 /*
@@ -107,7 +109,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: tp-server -m mode [-l addr] [-p port] "
 	    "[-P portfile] [-n bytes] [-T seconds]\n"
-	    "modes: echo reply blob peer sink hang reset banner\n");
+	    "modes: echo reply blob peer sink hang reset banner blackhole\n");
 	exit(TP_EXIT_USAGE);
 }
 
@@ -329,6 +331,7 @@ conn_io(struct conn *c, short revents)
 		return -2;
 
 	case M_HANG:
+	case M_BLACKHOLE:	/* never accepts: no connections */
 		/* Never touch the socket; only give it up once it is dead. */
 		if (revents & (POLLERR | POLLHUP | POLLNVAL))
 			return -1;
@@ -363,6 +366,7 @@ conn_events(const struct conn *c)
 	case M_BLOB:
 		return POLLOUT | (c->rdeof ? 0 : POLLIN);
 	case M_HANG:
+	case M_BLACKHOLE:
 	case M_PEER:
 		break;
 	}
@@ -494,7 +498,8 @@ listen_on(const char *addr, const char *port, int *bound)
 		err(TP_EXIT_FAIL, "IPV6_V6ONLY");
 	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
 		err(TP_EXIT_FAIL, "bind %s port %s", addr, port);
-	if (listen(fd, 4096) == -1)
+	/* blackhole: the smallest queue, never accepted from. */
+	if (listen(fd, mode == M_BLACKHOLE ? 0 : 4096) == -1)
 		err(TP_EXIT_FAIL, "listen");
 	sslen = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
@@ -570,6 +575,24 @@ main(int argc, char *argv[])
 	nconns = 1;
 	if (portfile != NULL)
 		write_portfile(portfile, bound);
+	if (mode == M_BLACKHOLE) {
+		/*
+		 * Fill the queue ourselves: later SYNs are dropped, so a
+		 * connect to us hangs as if the host had vanished.
+		 */
+		struct sockaddr_storage css;
+		socklen_t csslen;
+		char pbuf[16];
+		int cfd;
+
+		snprintf(pbuf, sizeof(pbuf), "%d", bound);
+		if (tp_sockaddr(addr, pbuf, 0, &css, &csslen) == -1 ||
+		    (cfd = socket(css.ss_family, SOCK_STREAM, 0)) == -1 ||
+		    connect(cfd, (struct sockaddr *)&css, csslen) == -1)
+			err(TP_EXIT_FAIL, "blackhole: filling the queue");
+		for (;;)
+			pause();
+	}
 
 	for (;;) {
 		int tmo = -1;

@@ -1,0 +1,31 @@
+/*
+ * Connection counts shared by all workers, so that max-connections and
+ * max-per-source hold for the daemon as a whole, not per worker.
+ */
+#ifndef TCPPROXY_COUNTS_H
+#define TCPPROXY_COUNTS_H
+
+#include <stdint.h>
+
+#include "addr.h"
+
+struct proto_listener;
+
+/* What a relay took and must give back. */
+struct counts_hold {
+	uint32_t	listener_slot;
+	uint32_t	source_slot;
+	uint8_t		held;
+};
+
+enum counts_verdict { COUNTS_OK, COUNTS_LISTENER_FULL, COUNTS_SOURCE_FULL };
+
+int	counts_init(int);
+void	counts_set_worker(int);
+void	counts_forget_worker(int);
+int	counts_listener_full(const struct proto_listener *);
+enum counts_verdict counts_acquire(const struct proto_listener *,
+	    const struct addr *, struct counts_hold *);
+void	counts_release(struct counts_hold *);
+
+#endif

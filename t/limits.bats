@@ -1,0 +1,137 @@
+#!/usr/bin/env bats
+# Timeouts and limits: connect, idle and half-close timeouts; connection
+# caps per listener and per source, enforced across all workers.
+
+load helper
+
+setup() {
+	free_ports 2
+	P=${PORTS[0]} P2=${PORTS[1]}
+	CONF=$BATS_TEST_TMPDIR/t.conf
+}
+
+@test "connect-timeout: a remote that never answers is given up on" {
+	start_server blackhole
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n connect-timeout: 1;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 1 -c "$CONF"
+	wait_for_log "ready"
+	run_timeout 20 "$TBIN/tp-client" -m hold -T 15 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	[ "$output" = closed ]
+	grep -q "connect to 127.0.0.1:$SERVER_PORT failed: Connection timed out" "$TP_LOG"
+	grep -q "reason=connect-failed" "$TP_LOG"
+}
+
+@test "connect-timeout moves on to the next remote address" {
+	printf '127.0.0.1 dual.test\n::1 dual.test\n' >"$BATS_TEST_TMPDIR/hosts"
+	# getaddrinfo puts ::1 first: it never answers, 127.0.0.1 does
+	start_server blackhole -l ::1
+	bh=$SERVER_PORT
+	start_server echo -l 127.0.0.1 -p "$bh"
+	printf 'listen 127.0.0.1 %s {\n remote: dual.test %s;\n connect-timeout: 1;\n};\n' "$P" "$bh" >"$CONF"
+	setsid unshare --mount sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' \
+	    "$BATS_TEST_TMPDIR/hosts" "$TCPPROXY" -D -L stderr:5 -w 1 -c "$CONF" \
+	    </dev/null >"$TP_LOG" 2>&1 3>&- &
+	TP_PID=$!
+	register_pid "$TP_PID"
+	wait_for_log "ready"
+	run_timeout 20 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
+	[ "$output" = "ok 1000" ]
+	grep -q "connect to \[::1\]:$bh failed: Connection timed out" "$TP_LOG"
+	grep -q "connected to 127.0.0.1:$bh" "$TP_LOG"
+}
+
+@test "idle-timeout closes a connection that moves no bytes; off by default" {
+	start_server echo
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n idle-timeout: 1;\n};\nlisten 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n};\n' \
+	    "$P" "$SERVER_PORT" "$P2" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 1 -c "$CONF"
+	wait_for_log "ready"
+	run_timeout 20 "$TBIN/tp-client" -m hold -T 15 127.0.0.1 "$P"
+	[ "$output" = closed ]
+	grep -q "reason=idle-timeout" "$TP_LOG"
+	# no idle timeout on the other listener: still open after 3 s
+	run_timeout 10 "$TBIN/tp-client" -m hold -T 3 127.0.0.1 "$P2"
+	[ "$status" -eq 2 ]
+}
+
+@test "--idle-timeout on the command line is the default for every stanza" {
+	start_server echo
+	start_tcpproxy -w 1 --idle-timeout 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_log "ready"
+	run_timeout 20 "$TBIN/tp-client" -m hold -T 15 127.0.0.1 "$P"
+	[ "$output" = closed ]
+	grep -q "reason=idle-timeout" "$TP_LOG"
+}
+
+@test "fin-timeout closes a half-closed connection the other side never ends" {
+	start_server hang
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n fin-timeout: 1;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 1 -c "$CONF"
+	wait_for_log "ready"
+	# read mode half-closes at once, then waits for EOF
+	run_timeout 20 "$TBIN/tp-client" -m read -T 15 127.0.0.1 "$P"
+	[ "$status" -eq 0 ]
+	[[ $output == "0 "* ]]
+	grep -q "reason=fin-timeout" "$TP_LOG"
+}
+
+@test "max-connections: extra clients wait in the queue, over all workers" {
+	start_server echo
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n max-connections: 3;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 2 -c "$CONF"
+	wait_for_log "ready: 1 listeners, 2 workers"
+	holders=()
+	for i in 1 2 3 4 5; do
+		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
+		holders+=($!)
+		register_pid $!
+	done
+	sleep 1
+	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 3 ]
+	kill "${holders[@]:0:2}"
+	for i in $(seq 100); do
+		[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 5 ] && break
+		sleep 0.05
+	done
+	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 5 ]
+	! grep -q "reason=limit" "$TP_LOG"
+}
+
+@test "max-per-source: counted per source prefix over all workers" {
+	start_server echo
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n max-per-source: 2;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 2 -c "$CONF"
+	wait_for_log "ready: 1 listeners, 2 workers"
+	for i in 1 2; do
+		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
+		register_pid $!
+	done
+	for i in $(seq 100); do
+		[ "$(grep -c 'connected to' "$TP_LOG")" -eq 2 ] && break
+		sleep 0.05
+	done
+	# a third from 127.0.0.1 is refused, wherever it lands
+	for i in 1 2 3; do
+		run_timeout 10 "$TBIN/tp-client" -m hold -T 5 127.0.0.1 "$P"
+		[ "$output" = closed ]
+	done
+	[ "$(grep -c 'reason=limit' "$TP_LOG")" -eq 3 ]
+	grep -q "max-per-source 2 reached" "$TP_LOG"
+	# another source is its own count
+	run_timeout 10 "$TBIN/tp-client" -s 127.0.0.2 -m echo -n 100 127.0.0.1 "$P"
+	[ "$output" = "ok 100" ]
+}
+
+@test "policy values are checked with their position" {
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 1;\n idle-timeout: soon;\n keepalive: maybe;\n max-connections: -1;\n proxy-protocol: v3;\n max-per-source: 1 /200;\n};\n' "$P" >"$CONF"
+	run "$TCPPROXY" -n -c "$CONF"
+	[ "$status" -eq 1 ]
+	[[ $output == *"$CONF:3:16: invalid time 'soon'"* ]]
+	[[ $output == *"$CONF:4:13: invalid keepalive 'maybe'"* ]]
+	[[ $output == *"$CONF:5:19: invalid number '-1'"* ]]
+	[[ $output == *"$CONF:6:18: invalid proxy-protocol 'v3'"* ]]
+	[[ $output == *"$CONF:7:20: invalid IPv6 prefix length '/200'"* ]]
+	expect_fail_line 1 "^tcpproxy: --connect-timeout: invalid time 'x'" \
+	    "$TCPPROXY" -D --connect-timeout x -p "$P" -r 127.0.0.1 -o 1
+}
