@@ -738,6 +738,27 @@ reload(void)
 	all_acked_check();
 }
 
+/*
+ * While the workers stop, keep reading what they send: their last lines
+ * (a close line per connection) still belong in the log.
+ */
+static void
+drain_workers(int ms)
+{
+	int	i;
+
+	for (i = 0; i < m.setup->nworkers; i++) {
+		m.pfd[i].fd = m.workers[i].ch.fd;
+		m.pfd[i].events = POLLIN;
+		m.pfd[i].revents = 0;
+	}
+	if (poll(m.pfd, (nfds_t)m.setup->nworkers, ms) <= 0)
+		return;
+	for (i = 0; i < m.setup->nworkers; i++)
+		if (m.pfd[i].revents != 0 && m.workers[i].ch.fd != -1)
+			worker_io(&m.workers[i], m.pfd[i].revents);
+}
+
 /* SIGTERM/SIGINT/SIGQUIT: stop the workers, at once if they dawdle. */
 __attribute__((__noreturn__))
 static void
@@ -759,8 +780,9 @@ shutdown_all(int sig)
 			if (w != NULL)
 				w->pid = -1;
 		}
+		/* Done when every worker exited and said all it had to say. */
 		for (i = left = 0; i < m.setup->nworkers; i++)
-			if (m.workers[i].pid != -1)
+			if (m.workers[i].pid != -1 || m.workers[i].ch.fd != -1)
 				left++;
 		if (left == 0)
 			break;
@@ -773,7 +795,7 @@ shutdown_all(int sig)
 				}
 			break;
 		}
-		usleep(10000);
+		drain_workers(10);
 	}
 	for (i = 0; i < m.setup->nworkers; i++)
 		msg_channel_clear(&m.workers[i].ch);

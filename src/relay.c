@@ -453,7 +453,8 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 
 /*
  * Once a second: connect attempts that took too long move on to the next
- * address, idle and half-closed relays past their time are closed.
+ * address; relays silent for longer than idle-timeout, or half-closed
+ * and silent for longer than fin-timeout, are closed.
  */
 void
 relay_sweep(struct worker *w, int64_t now)
@@ -469,7 +470,8 @@ relay_sweep(struct worker *w, int64_t now)
 			    now - r->attempt_ms >= lc->connect_timeout_ms)
 				relay_connect_failed(r, ETIMEDOUT);
 		} else if (lc->fin_timeout_ms > 0 && r->half_ms > 0 &&
-		    now - r->half_ms >= lc->fin_timeout_ms)
+		    now - r->active_ms >= lc->fin_timeout_ms)
+			/* Half-closed and silent: the other side lingers. */
 			relay_close(r, "fin-timeout", 0);
 		else if (lc->idle_timeout_ms > 0 &&
 		    now - r->active_ms >= lc->idle_timeout_ms)

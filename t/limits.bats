@@ -135,3 +135,32 @@ setup() {
 	expect_fail_line 1 "^tcpproxy: --connect-timeout: invalid time 'x'" \
 	    "$TCPPROXY" -D --connect-timeout x -p "$P" -r 127.0.0.1 -o 1
 }
+
+@test "fin-timeout counts silence, not age: a long reply to a half-closed client completes" {
+	start_server blob -n 20000000
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n fin-timeout: 1;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 1 -c "$CONF"
+	wait_for_log "ready"
+	# slowverify half-closes at once, then reads for some seconds
+	run_timeout 60 "$TBIN/tp-client" -m slowverify -n 20000000 -b 3000 -d 500 -T 50 127.0.0.1 "$P"
+	[ "$output" = "ok 20000000" ]
+	! grep -q "reason=fin-timeout" "$TP_LOG"
+}
+
+@test "on SIGTERM every open connection gets its close line, reason shutdown" {
+	start_server echo
+	start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	for i in 1 2 3; do
+		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
+		register_pid $!
+	done
+	for i in $(seq 100); do
+		[ "$(grep -c 'connected to' "$TP_LOG")" -ge 4 ] && break
+		sleep 0.05
+	done
+	stop_tcpproxy TERM
+	[ "$(grep -c 'reason=shutdown' "$TP_LOG")" -eq 3 ]
+	# and they come before the master's last word
+	[ "$(tail -1 "$TP_LOG" | grep -c 'shutdown complete')" -eq 1 ]
+}
