@@ -2,6 +2,7 @@
  * tcpproxy: command line, start-up and daemonizing.  See tcpproxy(8).
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -353,6 +354,21 @@ report_to_log(const char *line)
 }
 
 /*
+ * Every connection costs descriptors: take all the hard limit allows.
+ * Workers inherit it and size their connection cap from it.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
  * Detach.  The parent waits until the daemon says it is serving (or
  * exits with the daemon's failure), so the starting command's status
  * tells whether tcpproxy runs.
@@ -401,6 +417,7 @@ main(int argc, char *argv[])
 
 	setproctitle_init(argc, argv, environ);
 	parse_options(argc, argv, &o);
+	raise_nofile();
 
 	conf_init(&c, o.bufsize);
 	conf_policy_copy(&c.global, &defaults);

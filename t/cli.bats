@@ -87,6 +87,28 @@ bad() {
 	[ "$status" -eq 0 ]
 }
 
+@test "-u must name an unprivileged user" {
+	bad "^tcpproxy: refusing to run workers as 'root': uid 0 is root" -u root -p "$P" -r 127.0.0.1 -o 1
+}
+
+@test "the soft descriptor limit is raised to the hard one" {
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o 1
+	wait_for_port "$P"
+	w=$(pgrep -P "$TP_PID")
+	soft=$(awk '/^Max open files/ { print $4 }' "/proc/$w/limits")
+	hard=$(awk '/^Max open files/ { print $5 }' "/proc/$w/limits")
+	[ "$soft" = "$hard" ]
+	# started with a lower soft limit, still raised
+	stop_tcpproxy
+	setsid prlimit --nofile=256: "$TCPPROXY" -D -L stderr:5 -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o 1 \
+	    </dev/null >"$TP_LOG" 2>&1 3>&- &
+	TP_PID=$!
+	register_pid "$TP_PID"
+	wait_for_port "$P"
+	w=$(pgrep -P "$TP_PID")
+	[ "$(awk '/^Max open files/ { print $4 }' "/proc/$w/limits")" = "$hard" ]
+}
+
 @test "unknown user or group is refused" {
 	bad "^tcpproxy: unknown user 'nosuchuser'" -u nosuchuser -p "$P" -r 127.0.0.1 -o 1
 	bad "^tcpproxy: unknown group 'nosuchgroup'" -u nobody -g nosuchgroup -p "$P" -r 127.0.0.1 -o 1
@@ -147,8 +169,8 @@ bad() {
 
 @test "as an unprivileged user: -u and -C that need root are refused" {
 	local np="setpriv --reuid=nobody --regid=nogroup --clear-groups"
-	expect_fail_line 1 "^tcpproxy: cannot switch to user 'root': not running as root" \
-	    $np "$TCPPROXY" -D -u root -p "$P" -r 127.0.0.1 -o 1
+	expect_fail_line 1 "^tcpproxy: cannot switch to user 'daemon': not running as root" \
+	    $np "$TCPPROXY" -D -u daemon -p "$P" -r 127.0.0.1 -o 1
 	expect_fail_line 1 "^tcpproxy: cannot chroot to '/': not running as root" \
 	    $np "$TCPPROXY" -D -C / -p "$P" -r 127.0.0.1 -o 1
 	expect_fail_line 1 "^tcpproxy: -p: cannot listen on 127.0.0.1:80: Permission denied" \
