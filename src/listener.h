@@ -21,6 +21,7 @@ struct listener {
 	int			 fd;
 	struct conf_stanza	*stanza;	/* in the table's conf */
 	uint64_t		 connections;	/* SIGUSR1: the workers' sum */
+	struct proto_counters	 counters;	/* SIGUSR1: the workers' sum */
 };
 
 TAILQ_HEAD(listener_list, listener);

@@ -371,6 +371,14 @@ stats_finish(void)
 		log_notice("%llu connection%s on listener %u: %s",
 		    (unsigned long long)l->connections,
 		    l->connections == 1 ? "" : "s", l->id, buf);
+		log_notice("listener %u counters: accepted=%llu denied=%llu "
+		    "limit=%llu connect-failed=%llu sent=%llu received=%llu",
+		    l->id, (unsigned long long)l->counters.accepted,
+		    (unsigned long long)l->counters.denied,
+		    (unsigned long long)l->counters.limited,
+		    (unsigned long long)l->counters.failed,
+		    (unsigned long long)l->counters.sent,
+		    (unsigned long long)l->counters.received);
 	}
 	if (m.stats.retired > 0)
 		log_notice("%llu connection%s on listeners no longer "
@@ -428,8 +436,10 @@ stats_start(void)
 	m.stats.seq++;
 	m.stats.retired = 0;
 	m.stats.deadline_ms = worker_now_ms() + ANSWER_TIMEOUT_MS;
-	TAILQ_FOREACH(l, &m.table->list, entry)
+	TAILQ_FOREACH(l, &m.table->list, entry) {
 		l->connections = 0;
+		memset(&l->counters, 0, sizeof(l->counters));
+	}
 	memset(&req, 0, sizeof(req));
 	req.seq = m.stats.seq;
 	for (i = 0; i < m.setup->nworkers; i++) {
@@ -484,9 +494,15 @@ stats_message(struct worker_proc *w, struct msg *msg)
 			return;
 		w->stats_entries++;
 		/* Its table may be older than ours; ids tell them apart. */
-		if ((l = find_by_id(m.table, ls.id)) != NULL)
+		if ((l = find_by_id(m.table, ls.id)) != NULL) {
 			l->connections += ls.connections;
-		else
+			l->counters.accepted += ls.counters.accepted;
+			l->counters.denied += ls.counters.denied;
+			l->counters.limited += ls.counters.limited;
+			l->counters.failed += ls.counters.failed;
+			l->counters.sent += ls.counters.sent;
+			l->counters.received += ls.counters.received;
+		} else
 			m.stats.retired += ls.connections;
 		return;
 	}

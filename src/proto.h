@@ -21,7 +21,7 @@
 #include "acl.h"
 #include "addr.h"
 
-#define PROTO_VERSION	2
+#define PROTO_VERSION	3
 
 enum proto_type {
 	/* master -> worker */
@@ -78,6 +78,14 @@ struct proto_listener_stats {
 	uint32_t	seq;
 	uint32_t	id;		/* a listener of the worker's table */
 	uint64_t	connections;	/* open through it, any generation */
+	struct proto_counters {		/* since the worker started */
+		uint64_t	accepted;
+		uint64_t	denied;		/* by allow/deny */
+		uint64_t	limited;	/* by max-per-source and co */
+		uint64_t	failed;		/* no remote could be reached */
+		uint64_t	sent;		/* bytes to the remotes */
+		uint64_t	received;	/* bytes to the clients */
+	}		counters;
 };
 
 struct proto_stats_done {

@@ -72,6 +72,22 @@ state_name(const struct relay *r)
 	return ("established");
 }
 
+/* The listener's counters (SIGUSR1) learn how a relay ended. */
+static void
+count_close(struct relay *r, const char *reason)
+{
+	struct proto_counters	*c = worker_counters(r->worker, r->listener);
+
+	c->sent += r->up.bytes;
+	c->received += r->down.bytes;
+	if (strcmp(reason, "denied") == 0)
+		c->denied++;
+	else if (strcmp(reason, "limit") == 0)
+		c->limited++;
+	else if (strcmp(reason, "connect-failed") == 0)
+		c->failed++;
+}
+
 /*
  * End the relay: close both ends (the other one with a reset when one
  * failed), log one line with what happened, free everything.
@@ -119,6 +135,7 @@ relay_close(struct relay *r, const char *reason, int reset)
 	relay_dir_release(&r->up, r->bufsize);
 	relay_dir_release(&r->down, r->bufsize);
 	counts_release(&r->hold);
+	count_close(r, reason);
 	TAILQ_REMOVE(&w->relays, r, entry);
 	w->nrelays--;
 	r->listener->nrelays--;
@@ -433,6 +450,7 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 	relay_dir_init(&r->down, &r->remote, &r->client);
 	l->refs++;
 	l->nrelays++;
+	worker_counters(w, l)->accepted++;
 	TAILQ_INSERT_TAIL(&w->relays, r, entry);
 	w->nrelays++;
 

@@ -237,6 +237,34 @@ proto_error(const char *why)
 	fatalx("protocol error from master: %s", why);
 }
 
+/*
+ * A listener's counters live outside it: a reload replaces the object
+ * but not the id, and relays of the old object keep counting.
+ */
+static size_t
+counters_slot(struct worker *w, uint32_t id)
+{
+	struct listener_counters	*c;
+	size_t				 i;
+
+	for (i = 0; i < w->ncounters; i++)
+		if (w->counters[i].id == id)
+			return (i);
+	if ((c = reallocarray(w->counters, w->ncounters + 1,
+	    sizeof(*c))) == NULL)
+		fatal("counters");
+	w->counters = c;
+	memset(&c[w->ncounters], 0, sizeof(c[0]));
+	c[w->ncounters].id = id;
+	return (w->ncounters++);
+}
+
+struct proto_counters *
+worker_counters(struct worker *w, struct wlistener *l)
+{
+	return (&w->counters[l->counters].c);
+}
+
 static void
 handle_listener(struct worker *w, struct msg *m)
 {
@@ -253,6 +281,7 @@ handle_listener(struct worker *w, struct msg *m)
 	l->fd = m->fd;
 	l->slot = -1;
 	l->in_table = 1;
+	l->counters = counters_slot(w, l->conf.id);
 	addr_fmt(&l->conf.local, l->name, sizeof(l->name));
 	if (TAILQ_EMPTY(&w->pending))
 		w->pending_generation = l->conf.generation;
@@ -349,6 +378,13 @@ handle_stats(struct worker *w, struct msg *m)
 		ls.seq = req.seq;
 		ls.id = l->conf.id;
 		ls.connections = l->nrelays + (older != NULL ? older[i] : 0);
+		ls.counters = *worker_counters(w, l);
+		/* Bytes of open connections count too, not only closed ones. */
+		TAILQ_FOREACH(r, &w->relays, entry)
+			if (r->listener->conf.id == l->conf.id) {
+				ls.counters.sent += r->up.bytes;
+				ls.counters.received += r->down.bytes;
+			}
 		i++;
 		if (msg_enqueue(&channel, PROTO_LISTENER_STATS, &ls,
 		    sizeof(ls), -1) == 0)

@@ -24,11 +24,17 @@ struct wlistener {
 	int			 slot;
 	int64_t			 full_until_ms;	/* at max-connections */
 	int			 in_table;	/* else only relays hold it */
+	size_t			 counters;	/* index in worker.counters */
 	unsigned int		 refs;		/* relays using conf */
 	uint64_t		 nrelays;	/* open connections */
 };
 
 TAILQ_HEAD(wlistener_list, wlistener);
+
+struct listener_counters {
+	uint32_t		 id;
+	struct proto_counters	 c;
+};
 TAILQ_HEAD(relay_list, relay);
 
 struct worker {
@@ -41,6 +47,8 @@ struct worker {
 	uint64_t		 nrelays;
 	uint64_t		 max_relays;	/* from RLIMIT_NOFILE */
 	uint64_t		 next_relay_id;
+	struct listener_counters *counters;	/* by listener id, */
+	size_t			 ncounters;	/* across reloads */
 	unsigned char		*scratch;	/* one read's worth */
 	size_t			 scratch_size;
 	int64_t			 now_ms;	/* as of the last wake-up */
@@ -55,5 +63,6 @@ void	worker_main(int, const struct proc_identity *, int);
 void	worker_listener_unref(struct worker *, struct wlistener *);
 void	worker_accept_resume(struct worker *);
 int64_t	worker_now_ms(void);
+struct proto_counters *worker_counters(struct worker *, struct wlistener *);
 
 #endif

@@ -28,6 +28,9 @@ from() {
 	wait_for_log "close listener=127.0.0.1:$P client=127.0.0.1:[0-9]+ source=- remote=- sent=0 received=0 .*reason=denied"
 	# denied before any connect to the remote
 	[ "$(grep -c 'connected to' "$TP_LOG")" -eq 1 ]
+	# SIGUSR1 sums each listener's counters over both workers
+	kill -USR1 "$TP_PID"
+	wait_for_log "listener [0-9]+ counters: accepted=2 denied=1 limit=0 connect-failed=0 sent=100 received=100$"
 }
 
 @test "the first matching rule decides" {
