@@ -81,3 +81,20 @@ from() {
 	run "$TCPPROXY" -n -c "$CONF"
 	[[ $output == *"$CONF:4:1: expected 'listen', found remote:"* ]]
 }
+
+@test "IPv4-mapped clients of a dual-stack socket match IPv4 rules" {
+	# a service manager may pass a dual-stack [::] socket
+	printf 'listen :: %s {\n remote: 127.0.0.1 %s;\n deny: 127.0.0.2;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	setsid "$TBIN/tp-activate" -d -l "[::]:$P" -- \
+	    "$TCPPROXY" -D -L stderr:5 -w 1 -c "$CONF" \
+	    </dev/null >"$TP_LOG" 2>&1 3>&- &
+	TP_PID=$!
+	register_pid "$TP_PID"
+	wait_for_log "ready"
+	from 127.0.0.1
+	[ "$output" = "ok 100" ]
+	grep -q "new client \[::ffff:127.0.0.1\]:[0-9]*" "$TP_LOG"
+	from 127.0.0.2
+	[ "$output" != "ok 100" ]
+	wait_for_log "client denied by deny 127.0.0.2/32"
+}

@@ -2,9 +2,11 @@
  * tp-activate: pass listening sockets the way systemd does, then exec a
  * program.
  *
- *	tp-activate [-u user] -l addr:port [-l addr:port ...] -- prog args
+ *	tp-activate [-d] [-u user] -l addr:port [-l addr:port ...] -- prog args
  *
- * Binds and listens on each address (IPv6 as [addr]:port), puts the
+ * Binds and listens on each address (IPv6 as [addr]:port; with -d an
+ * IPv6 socket is dual-stack, so IPv4 clients arrive as ::ffff:a.b.c.d,
+ * as a service manager's socket may), puts the
  * sockets at descriptors 3, 4, ..., sets LISTEN_FDS and LISTEN_PID (our
  * pid, which the program keeps across exec), optionally drops to user
  * (so the program never runs as root), and execs the program.
@@ -28,10 +30,12 @@
 static void __dead2
 usage(void)
 {
-	fprintf(stderr, "usage: tp-activate [-u user] -l addr:port ... "
+	fprintf(stderr, "usage: tp-activate [-d] [-u user] -l addr:port ... "
 	    "-- prog [args]\n");
 	exit(TP_EXIT_USAGE);
 }
+
+static int dualstack;
 
 static int
 listen_on(const char *spec)
@@ -54,8 +58,12 @@ listen_on(const char *spec)
 	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
 		err(TP_EXIT_FAIL, "socket");
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (ss.ss_family == AF_INET6) {
+		int v6only = !dualstack;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		    sizeof(v6only));
+	}
 	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
 		err(TP_EXIT_FAIL, "bind %s", spec);
 	if (listen(fd, 128) == -1)
@@ -70,8 +78,11 @@ main(int argc, char *argv[])
 	int fds[MAXL], n = 0, ch, i;
 	char buf[32];
 
-	while ((ch = getopt(argc, argv, "l:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "dl:u:")) != -1) {
 		switch (ch) {
+		case 'd':
+			dualstack = 1;
+			break;
 		case 'l':
 			if (n == MAXL)
 				usage();
