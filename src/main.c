@@ -28,6 +28,7 @@
 #include "proc.h"
 #include "proto.h"
 #include "relay.h"
+#include "worker.h"
 
 #ifndef TCPPROXY_VERSION
 #define TCPPROXY_VERSION	"2.0.0"
@@ -39,6 +40,7 @@
 /* Long options only. */
 #define OPT_NO_SPLICE		1000
 #define OPT_POLICY		1001	/* a conf_policy default */
+#define OPT_NO_SANDBOX		1002
 
 extern char	**environ;
 
@@ -90,6 +92,7 @@ static const char usage_text[] =
 "  -w, --workers <n>                   number of worker processes (online CPUs)\n"
 "  -n, --configtest                    check the configuration and exit\n"
 "      --no-splice                     copy through user space, never splice(2)\n"
+"      --no-sandbox                    no seccomp/pledge for workers (debugging)\n"
 "      --connect-timeout <time>        defaults for every listener (see\n"
 "      --idle-timeout <time>           tcpproxy.conf(5)); times in seconds or\n"
 "      --fin-timeout <time>            with ms, s, m or h; 0 is off\n"
@@ -120,6 +123,7 @@ static const struct option longopts[] = {
 	{ "workers",		required_argument,	NULL,	'w' },
 	{ "configtest",		no_argument,		NULL,	'n' },
 	{ "no-splice",		no_argument,		NULL,	OPT_NO_SPLICE },
+	{ "no-sandbox",		no_argument,		NULL,	OPT_NO_SANDBOX },
 	{ "connect-timeout",	required_argument,	NULL,	OPT_POLICY },
 	{ "idle-timeout",	required_argument,	NULL,	OPT_POLICY },
 	{ "fin-timeout",	required_argument,	NULL,	OPT_POLICY },
@@ -299,6 +303,9 @@ parse_options(int argc, char *argv[], struct options *o)
 		case OPT_NO_SPLICE:
 			relay_splice = 0;
 			break;
+		case OPT_NO_SANDBOX:
+			worker_set_sandbox(0);
+			break;
 		case OPT_POLICY:
 			policy_option(longopts[longindex].name, optarg);
 			break;
@@ -418,6 +425,9 @@ main(int argc, char *argv[])
 	setproctitle_init(argc, argv, environ);
 	parse_options(argc, argv, &o);
 	raise_nofile();
+	/* Only the test suite sets this: see worker.c. */
+	worker_set_test_hooks(getenv("TCPPROXY_TEST_HOOKS") != NULL);
+	unsetenv("TCPPROXY_TEST_HOOKS");
 
 	conf_init(&c, o.bufsize);
 	conf_policy_copy(&c.global, &defaults);

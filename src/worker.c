@@ -22,6 +22,7 @@
 #include "proc.h"
 #include "proto.h"
 #include "relay.h"
+#include "sandbox.h"
 #include "worker.h"
 
 #define ACCEPT_BURST		64	/* accepts per listener per wake-up */
@@ -35,6 +36,9 @@ static struct worker		 worker;
 static struct msg_channel	 channel;
 static int			 channel_slot;
 static volatile sig_atomic_t	 quit;
+static volatile sig_atomic_t	 hook_garbage, hook_violation;
+static int			 test_hooks;
+static int			 use_sandbox = 1;
 
 static void	worker_channel_io(void *, int);
 static void	worker_accept(void *, int);
@@ -463,6 +467,53 @@ worker_channel_io(void *arg, int revents)
 	    POLLIN | (msg_pending(&channel) ? POLLOUT : 0));
 }
 
+/*
+ * Test hooks (TCPPROXY_TEST_HOOKS in the environment at start-up): the
+ * suite makes a worker misbehave on purpose, to see the master and the
+ * sandbox deal with it.  SIGUSR1: send the master a message of no known
+ * type.  SIGUSR2: make a system call the sandbox forbids.
+ */
+static void
+on_test_hook(int sig)
+{
+	if (sig == SIGUSR1)
+		hook_garbage = 1;
+	else
+		hook_violation = 1;
+}
+
+static void
+run_test_hooks(void)
+{
+	static const char	garbage[] = "not a message";
+
+	if (hook_garbage) {
+		hook_garbage = 0;
+		msg_enqueue(&channel, 0xdead, garbage, sizeof(garbage), -1);
+		msg_flush(&channel);
+	}
+	if (hook_violation) {
+		hook_violation = 0;
+		sandbox_selftest_violation();
+	}
+}
+
+void
+worker_set_test_hooks(int on)
+{
+	test_hooks = on;
+}
+
+void
+worker_set_sandbox(int on)
+{
+	use_sandbox = on;
+}
+
+/*
+ * Signals are blocked but while waiting in ppoll(), so that a handler
+ * never interrupts an update.
+ */
 static void
 setup_signals(sigset_t *waitmask)
 {
@@ -476,6 +527,8 @@ setup_signals(sigset_t *waitmask)
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	sa.sa_handler = test_hooks ? on_test_hook : SIG_IGN;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = on_term;
@@ -483,8 +536,10 @@ setup_signals(sigset_t *waitmask)
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, waitmask);
-	sigdelset(waitmask, SIGTERM);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	sigprocmask(SIG_SETMASK, &block, NULL);
+	sigemptyset(waitmask);
 }
 
 /*
@@ -584,6 +639,14 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 	    &channel_slot) == -1)
 		fatal("pollset");
 
+	/* From here on, only what the poll loop needs. */
+	if (use_sandbox) {
+		if (sandbox_enter(err, sizeof(err)) == -1)
+			fatalx("cannot enter the sandbox: %s", err);
+		log_debug("sandbox: %s", sandbox_name());
+	} else
+		log_debug("sandbox: off (--no-sandbox)");
+
 	w->now_ms = worker_now_ms();
 	w->next_sweep_ms = w->now_ms + SWEEP_MS;
 	while (!quit) {
@@ -606,6 +669,8 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 		    errno != EINTR)
 			fatal("poll");
 		w->now_ms = worker_now_ms();
+		if (test_hooks)
+			run_test_hooks();
 		if (w->accept_paused && w->accept_resume_ms > 0)
 			worker_accept_resume(w);
 		if (w->now_ms >= w->next_sweep_ms) {
