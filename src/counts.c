@@ -112,25 +112,16 @@ source_slot(const struct proto_listener *pl, const struct addr *client)
 	    sizeof(pl->id)), a, (size_t)len) % SOURCE_SLOTS);
 }
 
+/* One slot's count summed over the rows of all workers. */
 static uint32_t
-sum_listener(uint32_t slot)
+sum_slot(int source, uint32_t slot)
 {
 	uint32_t	sum = 0;
 	int		i;
 
 	for (i = 0; i < nrows; i++)
-		sum += atomic_load(&rows[i].listener[slot]);
-	return (sum);
-}
-
-static uint32_t
-sum_source(uint32_t slot)
-{
-	uint32_t	sum = 0;
-	int		i;
-
-	for (i = 0; i < nrows; i++)
-		sum += atomic_load(&rows[i].source[slot]);
+		sum += atomic_load(source ? &rows[i].source[slot] :
+		    &rows[i].listener[slot]);
 	return (sum);
 }
 
@@ -140,7 +131,7 @@ counts_listener_full(const struct proto_listener *pl)
 {
 	if (rows == NULL || pl->max_connections == 0)
 		return (0);
-	return (sum_listener(pl->id % LISTENER_SLOTS) >= pl->max_connections);
+	return (sum_slot(0, pl->id % LISTENER_SLOTS) >= pl->max_connections);
 }
 
 enum counts_verdict
@@ -160,12 +151,12 @@ counts_acquire(const struct proto_listener *pl, const struct addr *client,
 	atomic_fetch_add(&mine->source[h->source_slot], 1);
 	h->held = 1;
 	if (pl->max_connections > 0 &&
-	    sum_listener(h->listener_slot) > pl->max_connections) {
+	    sum_slot(0, h->listener_slot) > pl->max_connections) {
 		counts_release(h);
 		return (COUNTS_LISTENER_FULL);
 	}
 	if (pl->max_per_source > 0 &&
-	    sum_source(h->source_slot) > pl->max_per_source) {
+	    sum_slot(1, h->source_slot) > pl->max_per_source) {
 		counts_release(h);
 		return (COUNTS_SOURCE_FULL);
 	}

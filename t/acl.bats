@@ -85,11 +85,7 @@ from() {
 @test "IPv4-mapped clients of a dual-stack socket match IPv4 rules" {
 	# a service manager may pass a dual-stack [::] socket
 	printf 'listen :: %s {\n remote: 127.0.0.1 %s;\n deny: 127.0.0.2;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
-	setsid "$TBIN/tp-activate" -d -l "[::]:$P" -- \
-	    "$TCPPROXY" -D -L stderr:5 -w 1 -c "$CONF" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via "$TBIN/tp-activate" -d -l "[::]:$P" -- -w 1 -c "$CONF"
 	wait_for_log "ready"
 	from 127.0.0.1
 	[ "$output" = "ok 100" ]

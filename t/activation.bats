@@ -32,11 +32,8 @@ low_port() {
 	cp "$CONF" "$pub"
 	chmod 644 "$pub"
 	CONF=$pub
-	setsid "$TBIN/tp-activate" -u nobody -l "127.0.0.1:$low" -l "[::1]:$P" -- \
-	    "$TCPPROXY" -D -L stderr:5 -w 2 -c "$CONF" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via "$TBIN/tp-activate" -u nobody -l "127.0.0.1:$low" \
+	    -l "[::1]:$P" -- -w 2 -c "$CONF"
 	wait_for_log "ready"
 	grep -q "using the socket passed by the service manager for 127.0.0.1:$low" "$TP_LOG"
 	grep -q "using the socket passed by the service manager for \[::1\]:$P" "$TP_LOG"
@@ -51,11 +48,7 @@ low_port() {
 @test "a passed socket no stanza wants is closed with a warning; others are bound" {
 	start_server echo
 	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
-	setsid "$TBIN/tp-activate" -l "127.0.0.1:$P2" -- \
-	    "$TCPPROXY" -D -L stderr:5 -w 1 -c "$CONF" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via "$TBIN/tp-activate" -l "127.0.0.1:$P2" -- -w 1 -c "$CONF"
 	wait_for_log "ready"
 	grep -q "no listen stanza for 127.0.0.1:$P2 passed by the service manager: closing it" "$TP_LOG"
 	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"

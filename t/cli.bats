@@ -100,10 +100,7 @@ bad() {
 	[ "$soft" = "$hard" ]
 	# started with a lower soft limit, still raised
 	stop_tcpproxy
-	setsid prlimit --nofile=256: "$TCPPROXY" -D -L stderr:5 -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o 1 \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via prlimit --nofile=256: -- -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o 1
 	wait_for_port "$P"
 	w=$(pgrep -P "$TP_PID")
 	[ "$(awk '/^Max open files/ { print $4 }' "/proc/$w/limits")" = "$hard" ]

@@ -101,6 +101,20 @@ start_server() {
 # background, logging to TP_LOG; sets TP_PID.  The first instance of a
 # test logs to tcpproxy.log, later ones to tcpproxy.N.log.
 start_tcpproxy() {
+	start_tcpproxy_via -- "$@"
+}
+
+# start_tcpproxy_via WRAPPER... -- [args...]: start_tcpproxy, with tcpproxy
+# run by a wrapper command that ends by exec'ing it: prlimit, setpriv,
+# tp-activate, with_hosts, ...  TP_PID is the wrapper's pid, which exec
+# makes tcpproxy's.
+start_tcpproxy_via() {
+	local wrapper=()
+	while (($# > 0)) && [[ $1 != -- ]]; do
+		wrapper+=("$1")
+		shift
+	done
+	shift
 	local n
 	if [[ ! -x $TCPPROXY ]]; then
 		echo "start_tcpproxy: $TCPPROXY is not executable" >&2
@@ -113,10 +127,18 @@ start_tcpproxy() {
 	else
 		TP_LOG=$_TMP/tcpproxy.$n.log
 	fi
-	setsid "$TCPPROXY" -D -L "stderr:${TP_LOGLEVEL:-5}" ${TP_EXTRA_ARGS:-} "$@" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
+	setsid "${wrapper[@]}" "$TCPPROXY" -D -L "stderr:${TP_LOGLEVEL:-5}" \
+	    ${TP_EXTRA_ARGS:-} "$@" </dev/null >"$TP_LOG" 2>&1 3>&- &
 	TP_PID=$!
 	HELPER_PIDS+=("$TP_PID")
+}
+
+# "${WITH_HOSTS[@]}" FILE CMD...: run CMD with FILE as its /etc/hosts (a
+# private mount namespace), e.g. for a name with an IPv6 and an IPv4
+# address; with_hosts is the same as a function, for `run`.
+WITH_HOSTS=(unshare --mount sh -c 'mount --bind "$0" /etc/hosts && exec "$@"')
+with_hosts() {
+	"${WITH_HOSTS[@]}" "$@"
 }
 
 # stop_tcpproxy [SIGNAL]: signal tcpproxy (default TERM), wait up to 10 s

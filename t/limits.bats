@@ -29,11 +29,7 @@ setup() {
 	bh=$SERVER_PORT
 	start_server echo -l 127.0.0.1 -p "$bh"
 	printf 'listen 127.0.0.1 %s {\n remote: dual.test %s;\n connect-timeout: 1;\n};\n' "$P" "$bh" >"$CONF"
-	setsid unshare --mount sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' \
-	    "$BATS_TEST_TMPDIR/hosts" "$TCPPROXY" -D -L stderr:5 -w 1 -c "$CONF" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via "${WITH_HOSTS[@]}" "$BATS_TEST_TMPDIR/hosts" -- -w 1 -c "$CONF"
 	wait_for_log "ready"
 	run_timeout 20 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
 	[ "$output" = "ok 1000" ]

@@ -39,11 +39,8 @@ cpu_ticks() {
 @test "at the descriptor limit new clients wait in the queue; nothing dies or spins" {
 	start_server echo
 	# 32 descriptors leave room for (32 - 16) / 2 = 8 connections
-	setsid prlimit --nofile=32:32 "$TCPPROXY" -D -L stderr:5 -w 1 \
-	    -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via prlimit --nofile=32:32 -- -w 1 \
+	    -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
 	wait_for_log "ready"
 	holders=()
 	for i in $(seq 12); do

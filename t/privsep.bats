@@ -83,11 +83,8 @@ status_field() {
 
 @test "unprivileged start: nothing to drop, said at debug level" {
 	start_server echo
-	setsid setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	    "$TCPPROXY" -D -L stderr:5 -w 1 -u nobody -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	    -w 1 -u nobody -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
 	wait_for_port "$P"
 	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
 	[ "$output" = "ok 1000" ]

@@ -68,21 +68,11 @@ setup() {
 	[ "$output" = "ok 1000" ]
 }
 
-# with_hosts FILE CMD...: run CMD with FILE as its /etc/hosts
-with_hosts() {
-	local hosts=$1
-	shift
-	unshare --mount sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts" "$@"
-}
-
 @test "every resolved remote address is tried in order (fallback)" {
 	printf '::1 dual.test\n127.0.0.1 dual.test\n' >"$BATS_TEST_TMPDIR/hosts"
 	start_server echo -l 127.0.0.1
-	setsid bash -c 'unshare --mount sh -c "mount --bind $0 /etc/hosts && exec $1 -D -L stderr:5 -w 1 -l 127.0.0.1 -p $2 -r dual.test -o $3"' \
-	    "$BATS_TEST_TMPDIR/hosts" "$TCPPROXY" "$P" "$SERVER_PORT" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via "${WITH_HOSTS[@]}" "$BATS_TEST_TMPDIR/hosts" -- \
+	    -w 1 -l 127.0.0.1 -p "$P" -r dual.test -o "$SERVER_PORT"
 	wait_for_port "$P"
 	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
 	[ "$output" = "ok 1000" ]
@@ -95,11 +85,8 @@ with_hosts() {
 	run with_hosts "$BATS_TEST_TMPDIR/hosts" "$TCPPROXY" -n -p "$P" -r dual.test -o 1 -R 4
 	[ "$status" -eq 0 ]
 	start_server peer -l 127.0.0.1
-	setsid bash -c 'unshare --mount sh -c "mount --bind $0 /etc/hosts && exec $1 -D -L stderr:5 -w 1 -l 127.0.0.1 -p $2 -r dual.test -R 4 -o $3"' \
-	    "$BATS_TEST_TMPDIR/hosts" "$TCPPROXY" "$P" "$SERVER_PORT" \
-	    </dev/null >"$TP_LOG" 2>&1 3>&- &
-	TP_PID=$!
-	register_pid "$TP_PID"
+	start_tcpproxy_via "${WITH_HOSTS[@]}" "$BATS_TEST_TMPDIR/hosts" -- \
+	    -w 1 -l 127.0.0.1 -p "$P" -r dual.test -R 4 -o "$SERVER_PORT"
 	wait_for_port "$P"
 	run_timeout 10 "$TBIN/tp-client" -m line 127.0.0.1 "$P"
 	[[ $output =~ ^127\.0\.0\.1\  ]]

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -142,6 +143,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct msg_channel	 ch;
 	struct msg		*m;
 	const unsigned char	*dgram;
+	struct msg_header	 first;
 	const char		*why;
 	char			 reason[128];
 	size_t			 len;
@@ -186,8 +188,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m->fd != -1)
 			close(m->fd);
 		/* Nothing else was sent: the next read sees the close. */
-		if (msg_read(&ch, m, &why) != -1 || why != NULL)
+		first = m->hdr;
+		if ((rc = msg_read(&ch, m, &why)) != -1 || why != NULL) {
+			fprintf(stderr, "fuzz_msg: datagram of %zu bytes read "
+			    "as type %u length %u, then read %d (%s, %s)\n",
+			    len, first.type, first.len, rc,
+			    why ? why : "no reason", strerror(errno));
 			die("a second message from one datagram");
+		}
 	} else if (rc == 0)
 		die("msg_read saw no message");
 	else if (m->fd != -1)

@@ -2,7 +2,7 @@
  * tp-activate: pass listening sockets the way systemd does, then exec a
  * program.
  *
- *	tp-activate [-d] [-u user] -l addr:port [-l addr:port ...] -- prog args
+ *	tp-activate [-d] [-u user] -l addr:port [-l addr:port ...] [--] prog args
  *
  * Binds and listens on each address (IPv6 as [addr]:port; with -d an
  * IPv6 socket is dual-stack, so IPv4 clients arrive as ::ffff:a.b.c.d,
@@ -78,7 +78,7 @@ main(int argc, char *argv[])
 	int fds[MAXL], n = 0, ch, i;
 	char buf[32];
 
-	while ((ch = getopt(argc, argv, "dl:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "+dl:u:")) != -1) {
 		switch (ch) {
 		case 'd':
 			dualstack = 1;
