@@ -422,7 +422,10 @@ main(int argc, char *argv[])
 	const char		*config;
 	pid_t			 otherpid;
 
+#ifdef LIBBSD_OVERLAY
+	/* libbsd needs argv's room for titles; BSD libcs do not. */
 	setproctitle_init(argc, argv, environ);
+#endif
 	parse_options(argc, argv, &o);
 	raise_nofile();
 	/* Only the test suite sets this: see worker.c. */
