@@ -216,9 +216,14 @@ relay_established(struct relay *r)
 		relay_close(r, "error", 1);
 		return;
 	}
-	r->source.len = sizeof(r->source.ss);
-	if (getsockname(r->remote.fd, sa, &r->source.len) == -1)
-		r->source.len = 0;
+	/* Only the connection log lines show the source: no call when
+	 * nobody reads them. */
+	r->source.len = 0;
+	if (log_enabled(LOG_LVL_INFO)) {
+		r->source.len = sizeof(r->source.ss);
+		if (getsockname(r->remote.fd, sa, &r->source.len) == -1)
+			r->source.len = 0;
+	}
 	if (log_enabled(LOG_LVL_INFO))
 		log_info("relay %llu: connected to %s from %s",
 		    (unsigned long long)r->id,
