@@ -484,11 +484,8 @@ stats_message(struct worker_proc *w, struct msg *msg)
 	struct proto_stats_done		 done;
 	struct listener			*l;
 
+	/* Sizes were checked by proto_check_worker_msg(). */
 	if (msg->hdr.type == PROTO_LISTENER_STATS) {
-		if (msg->hdr.len != sizeof(ls)) {
-			worker_violation(w, "bad listener stats message");
-			return;
-		}
 		memcpy(&ls, msg->data, sizeof(ls));
 		if (stats_answer(w, ls.seq) != 1)
 			return;
@@ -504,10 +501,6 @@ stats_message(struct worker_proc *w, struct msg *msg)
 			l->counters.received += ls.counters.received;
 		} else
 			m.stats.retired += ls.connections;
-		return;
-	}
-	if (msg->hdr.len != sizeof(done)) {
-		worker_violation(w, "bad stats done message");
 		return;
 	}
 	memcpy(&done, msg->data, sizeof(done));

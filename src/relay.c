@@ -223,13 +223,12 @@ relay_established(struct relay *r)
 		r->source.len = sizeof(r->source.ss);
 		if (getsockname(r->remote.fd, sa, &r->source.len) == -1)
 			r->source.len = 0;
-	}
-	if (log_enabled(LOG_LVL_INFO))
 		log_info("relay %llu: connected to %s from %s",
 		    (unsigned long long)r->id,
 		    addr_fmt(&r->remote.addr, remote, sizeof(remote)),
 		    r->source.len ? addr_fmt(&r->source, source,
 		    sizeof(source)) : "?");
+	}
 	relay_update_events(r);
 }
 
