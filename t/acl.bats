@@ -26,7 +26,9 @@ from() {
 	[ "$output" != "ok 100" ]
 	wait_for_log "client denied by no allow rule matched"
 	wait_for_log "close listener=127.0.0.1:$P client=127.0.0.1:[0-9]+ source=- remote=- sent=0 received=0 .*reason=denied"
-	# denied before any connect to the remote
+	# denied before any connect to the remote; the allowed one's close
+	# line may come from the other worker, so wait for it first
+	wait_for_log "close listener=127.0.0.1:$P client=127.0.0.2:.*reason=eof"
 	[ "$(grep -c 'connected to' "$TP_LOG")" -eq 1 ]
 	# SIGUSR1 sums each listener's counters over both workers
 	kill -USR1 "$TP_PID"
@@ -89,7 +91,7 @@ from() {
 	wait_for_log "ready"
 	from 127.0.0.1
 	[ "$output" = "ok 100" ]
-	grep -q "new client \[::ffff:127.0.0.1\]:[0-9]*" "$TP_LOG"
+	wait_for_log "new client \[::ffff:127.0.0.1\]:[0-9]+"
 	from 127.0.0.2
 	[ "$output" != "ok 100" ]
 	wait_for_log "client denied by deny 127.0.0.2/32"

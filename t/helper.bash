@@ -208,6 +208,27 @@ wait_for_log() {
 	return 1
 }
 
+# wait_for_count N REGEX [FILE] [TIMEOUT]: wait until at least N lines of
+# FILE (default TP_LOG) match `grep -E REGEX` (default 10 s).  Workers'
+# lines reach the log through the master, so they can lag the traffic.
+wait_for_count() {
+	local n=$1 re=$2 file=${3:-$TP_LOG} end c
+	_ms_from "${4:-10}"
+	_now_ms
+	end=$((_NOW + _MS))
+	while :; do
+		c=$(grep -Ec -- "$re" "$file" 2>/dev/null) || true
+		((${c:-0} >= n)) && return 0
+		_now_ms
+		((_NOW < end)) || break
+		sleep 0.05
+	done
+	echo "wait_for_count: ${c:-0} of $n lines match /$re/ in $file" \
+	    "after ${4:-10} s:" >&2
+	cat "$file" >&2 || true
+	return 1
+}
+
 # _run_file SECONDS CMD...: like bats `run` (sets status, output, lines)
 # but CMD writes to a file, not a pipe: a daemon that keeps the caller's
 # stdout open can not hang the test.  timeout(1) kills CMD's process

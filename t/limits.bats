@@ -18,8 +18,8 @@ setup() {
 	run_timeout 20 "$TBIN/tp-client" -m hold -T 15 127.0.0.1 "$P"
 	[ "$status" -eq 0 ]
 	[ "$output" = closed ]
-	grep -q "connect to 127.0.0.1:$SERVER_PORT failed: Connection timed out" "$TP_LOG"
-	grep -q "reason=connect-failed" "$TP_LOG"
+	wait_for_log "connect to 127.0.0.1:$SERVER_PORT failed: Connection timed out"
+	wait_for_log "reason=connect-failed"
 }
 
 @test "connect-timeout moves on to the next remote address" {
@@ -33,8 +33,8 @@ setup() {
 	wait_for_log "ready"
 	run_timeout 20 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
 	[ "$output" = "ok 1000" ]
-	grep -q "connect to \[::1\]:$bh failed: Connection timed out" "$TP_LOG"
-	grep -q "connected to 127.0.0.1:$bh" "$TP_LOG"
+	wait_for_log "connect to \[::1\]:$bh failed: Connection timed out"
+	wait_for_log "connected to 127.0.0.1:$bh"
 }
 
 @test "idle-timeout closes a connection that moves no bytes; off by default" {
@@ -45,7 +45,7 @@ setup() {
 	wait_for_log "ready"
 	run_timeout 20 "$TBIN/tp-client" -m hold -T 15 127.0.0.1 "$P"
 	[ "$output" = closed ]
-	grep -q "reason=idle-timeout" "$TP_LOG"
+	wait_for_log "reason=idle-timeout"
 	# no idle timeout on the other listener: still open after 3 s
 	run_timeout 10 "$TBIN/tp-client" -m hold -T 3 127.0.0.1 "$P2"
 	[ "$status" -eq 2 ]
@@ -57,7 +57,7 @@ setup() {
 	wait_for_log "ready"
 	run_timeout 20 "$TBIN/tp-client" -m hold -T 15 127.0.0.1 "$P"
 	[ "$output" = closed ]
-	grep -q "reason=idle-timeout" "$TP_LOG"
+	wait_for_log "reason=idle-timeout"
 }
 
 @test "fin-timeout closes a half-closed connection the other side never ends" {
@@ -69,7 +69,7 @@ setup() {
 	run_timeout 20 "$TBIN/tp-client" -m read -T 15 127.0.0.1 "$P"
 	[ "$status" -eq 0 ]
 	[[ $output == "0 "* ]]
-	grep -q "reason=fin-timeout" "$TP_LOG"
+	wait_for_log "reason=fin-timeout"
 }
 
 @test "max-connections: extra clients wait in the queue, over all workers" {
@@ -83,14 +83,12 @@ setup() {
 		holders+=($!)
 		register_pid $!
 	done
+	wait_for_count 3 "relay [0-9]+: new client"
+	# and no fourth, however long it is given
 	sleep 1
 	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 3 ]
 	kill "${holders[@]:0:2}"
-	for i in $(seq 100); do
-		[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 5 ] && break
-		sleep 0.05
-	done
-	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 5 ]
+	wait_for_count 5 "relay [0-9]+: new client"
 	! grep -q "reason=limit" "$TP_LOG"
 }
 
@@ -103,16 +101,13 @@ setup() {
 		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
 		register_pid $!
 	done
-	for i in $(seq 100); do
-		[ "$(grep -c 'connected to' "$TP_LOG")" -eq 2 ] && break
-		sleep 0.05
-	done
+	wait_for_count 2 "connected to"
 	# a third from 127.0.0.1 is refused, wherever it lands
 	for i in 1 2 3; do
 		run_timeout 10 "$TBIN/tp-client" -m hold -T 5 127.0.0.1 "$P"
 		[ "$output" = closed ]
 	done
-	[ "$(grep -c 'reason=limit' "$TP_LOG")" -eq 3 ]
+	wait_for_count 3 "reason=limit"
 	grep -q "max-per-source 2 reached" "$TP_LOG"
 	# another source is its own count
 	run_timeout 10 "$TBIN/tp-client" -s 127.0.0.2 -m echo -n 100 127.0.0.1 "$P"
@@ -146,15 +141,12 @@ setup() {
 @test "on SIGTERM every open connection gets its close line, reason shutdown" {
 	start_server echo
 	start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
-	wait_for_port "$P"
+	wait_for_log "ready"
 	for i in 1 2 3; do
 		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
 		register_pid $!
 	done
-	for i in $(seq 100); do
-		[ "$(grep -c 'connected to' "$TP_LOG")" -ge 4 ] && break
-		sleep 0.05
-	done
+	wait_for_count 3 "connected to"
 	stop_tcpproxy TERM
 	[ "$(grep -c 'reason=shutdown' "$TP_LOG")" -eq 3 ]
 	# and they come before the master's last word

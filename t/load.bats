@@ -60,11 +60,7 @@ cpu_ticks() {
 	[ $((t1 - t0)) -lt 30 ]
 	# four leave, the four that waited are served
 	kill "${holders[@]:0:4}"
-	for i in $(seq 100); do
-		[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 12 ] && break
-		sleep 0.05
-	done
-	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 12 ]
+	wait_for_count 12 "relay [0-9]+: new client"
 	kill "${holders[@]:4:8}"
 	run_timeout 10 "$TBIN/tp-client" -m echo -n 10000 127.0.0.1 "$P"
 	[ "$output" = "ok 10000" ]

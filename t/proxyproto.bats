@@ -42,7 +42,7 @@ ask() {
 	[[ $body =~ ^src=127\.0\.0\.1\ port=[0-9]+\ dst=127\.0\.0\.1:$P$ ]]
 	# and the port is the client's own, as tcpproxy logged it
 	port=${body#*port=}; port=${port%% *}
-	grep -q "new client 127.0.0.1:$port on" "$TP_LOG"
+	wait_for_log "new client 127.0.0.1:$port on"
 }
 
 @test "v2: binary header, IPv4 and IPv6 clients" {

@@ -33,7 +33,7 @@ setup() {
 	[ "$status" -eq 0 ]
 	[[ $output =~ ^127\.0\.0\.1\ [0-9]+$ ]]
 	# log lines show IPv6 addresses unambiguously
-	grep -q "new client \[::1\]:[0-9]* on \[::1\]:$P2" "$TP_LOG"
+	wait_for_log "new client \[::1\]:[0-9]+ on \[::1\]:$P2"
 }
 
 @test "v6 to v6 with echo of 1 MB" {
@@ -50,6 +50,8 @@ setup() {
 	wait_for_port "$P" ::1
 	run "$TBIN/tp-client" -m connect -T 2 127.0.0.1 "$P"
 	[ "$status" -ne 0 ]
+	# a port answers before the master logs it: wait for its last word
+	wait_for_log "ready"
 	grep -q "listening on \[::\]:$P" "$TP_LOG"
 	! grep -q "listening on 0.0.0.0:$P" "$TP_LOG"
 
@@ -76,8 +78,9 @@ setup() {
 	wait_for_port "$P"
 	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
 	[ "$output" = "ok 1000" ]
-	grep -q "connect to \[::1\]:$SERVER_PORT failed: Connection refused" "$TP_LOG"
-	grep -q "connected to 127.0.0.1:$SERVER_PORT" "$TP_LOG"
+	# workers' lines reach the log through the master, a little later
+	wait_for_log "connect to \[::1\]:$SERVER_PORT failed: Connection refused"
+	wait_for_log "connected to 127.0.0.1:$SERVER_PORT"
 }
 
 @test "-R restricts the remote to one family" {
@@ -90,7 +93,8 @@ setup() {
 	wait_for_port "$P"
 	run_timeout 10 "$TBIN/tp-client" -m line 127.0.0.1 "$P"
 	[[ $output =~ ^127\.0\.0\.1\  ]]
-	# never even tried ::1
+	# never even tried ::1 (a try would be logged before the connect)
+	wait_for_log "connected to 127.0.0.1:$SERVER_PORT"
 	! grep -q "connect to \[::1\]" "$TP_LOG"
 }
 

@@ -37,18 +37,6 @@ count() {
 	grep -Ec -- "$1" "${2:-$TP_LOG}" || true
 }
 
-# wait_count REGEX N: until at least N lines of TP_LOG match (10 s)
-wait_count() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		(($(count "$1") >= $2)) && return 0
-		sleep 0.05
-	done
-	echo "wait_count: fewer than $2 lines match /$1/ in $TP_LOG:" >&2
-	cat "$TP_LOG" >&2
-	return 1
-}
-
 # hup GENERATION: reload and wait until every worker serves it
 hup() {
 	kill -HUP "$TP_PID"
@@ -260,7 +248,7 @@ hammer_conf() {
 	bad_reload() {
 		n=$((n + 1))
 		kill -HUP "$TP_PID"
-		wait_count "ERROR: master: reload failed with [0-9]+ errors?; still serving generation 1$" "$n"
+		wait_for_count "$n" "ERROR: master: reload failed with [0-9]+ errors?; still serving generation 1$"
 		run since_last_reload
 		[[ ${lines[-1]} =~ "ERROR: master: reload failed with "([0-9]+)" error" ]]
 		nerr=${BASH_REMATCH[1]}
@@ -337,7 +325,7 @@ hammer_conf() {
 	chmod 0644 "$CONF"
 	conf "$P1 $E" "$P2 $E" "100 $E"
 	kill -HUP "$TP_PID"
-	wait_count "reload failed" 2
+	wait_for_count 2 "reload failed"
 	grep -q "ERROR: master: $CONF:7:1: cannot listen on 127.0.0.1:100: Permission denied$" "$TP_LOG"
 	echo_ok "$P1"
 	refused "$P2"
@@ -420,8 +408,8 @@ low_port() {
 	[ "$(count "NOTICE: worker 2: no open connections$")" -eq 1 ]
 	kill -USR1 "$TP_PID"
 	wait_for_log "NOTICE: master: 2 listeners, generation 1, 0 connections open$"
-	grep -Eq "NOTICE: master: 0 connections on listener [0-9]+: 127.0.0.1:$P1 -> 127.0.0.1:$E$" "$TP_LOG"
-	grep -Eq "NOTICE: master: 0 connections on listener [0-9]+: \[::1\]:$P2 -> 127.0.0.1:$E source 127.0.0.1$" "$TP_LOG"
+	wait_for_log "NOTICE: master: 0 connections on listener [0-9]+: 127.0.0.1:$P1 -> 127.0.0.1:$E$"
+	wait_for_log "NOTICE: master: 0 connections on listener [0-9]+: \[::1\]:$P2 -> 127.0.0.1:$E source 127.0.0.1$"
 
 	# three connections with 2, 3 and 4 bytes each way
 	exec 5<>"/dev/tcp/127.0.0.1/$P1" 6<>"/dev/tcp/127.0.0.1/$P1" 7<>"/dev/tcp/::1/$P2"
@@ -430,11 +418,11 @@ low_port() {
 	printf 'ccc\n' >&7; read -t 10 -r x <&7; [ "$x" = ccc ]
 	kill -USR1 "$TP_PID"
 	wait_for_log "NOTICE: master: 2 listeners, generation 1, 3 connections open$"
-	grep -Eq "NOTICE: master: 2 connections on listener [0-9]+: 127.0.0.1:$P1 -> 127.0.0.1:$E$" "$TP_LOG"
-	grep -Eq "NOTICE: master: 1 connection on listener [0-9]+: \[::1\]:$P2 -> 127.0.0.1:$E source 127.0.0.1$" "$TP_LOG"
+	wait_for_log "NOTICE: master: 2 connections on listener [0-9]+: 127.0.0.1:$P1 -> 127.0.0.1:$E$"
+	wait_for_log "NOTICE: master: 1 connection on listener [0-9]+: \[::1\]:$P2 -> 127.0.0.1:$E source 127.0.0.1$"
 
 	kill -USR2 "$TP_PID"
-	wait_count "NOTICE: master: end of the connection list" 2
+	wait_for_count 2 "NOTICE: master: end of the connection list"
 	conn="NOTICE: worker [12]: connection [0-9]+:"
 	[ "$(count "$conn listener=127.0.0.1:$P1 client=127.0.0.1:[0-9]+ remote=127.0.0.1:$E state=established sent=2 received=2 age_ms=[0-9]+$")" -eq 1 ]
 	[ "$(count "$conn listener=127.0.0.1:$P1 client=127.0.0.1:[0-9]+ remote=127.0.0.1:$E state=established sent=3 received=3 age_ms=[0-9]+$")" -eq 1 ]
@@ -458,17 +446,17 @@ low_port() {
 	printf 'dddd\n' >&8; read -t 10 -r x <&8; [ "$x" = dddd ]
 	kill -USR1 "$TP_PID"
 	wait_for_log "NOTICE: master: 1 listener, generation 2, 4 connections open$"
-	grep -Eq "NOTICE: master: 3 connections on listener [0-9]+: 127.0.0.1:$P1 -> 127.0.0.1:$E$" "$TP_LOG"
-	grep -q "NOTICE: master: 1 connection on listeners no longer configured$" "$TP_LOG"
+	wait_for_log "NOTICE: master: 3 connections on listener [0-9]+: 127.0.0.1:$P1 -> 127.0.0.1:$E$"
+	wait_for_log "NOTICE: master: 1 connection on listeners no longer configured$"
 	printf 'ccc\n' >&7; read -t 10 -r x <&7; [ "$x" = ccc ]
 
 	# a closed connection is no longer counted
 	exec 5>&- 6>&-
-	wait_count "relay [0-9]+: close listener=127.0.0.1:$P1 .*sent=3 received=3" 1
-	wait_count "relay [0-9]+: close listener=127.0.0.1:$P1 .*sent=2 received=2" 1
+	wait_for_count 1 "relay [0-9]+: close listener=127.0.0.1:$P1 .*sent=3 received=3"
+	wait_for_count 1 "relay [0-9]+: close listener=127.0.0.1:$P1 .*sent=2 received=2"
 	kill -USR1 "$TP_PID"
 	wait_for_log "NOTICE: master: 1 listener, generation 2, 2 connections open$"
-	grep -Eq "NOTICE: master: 1 connection on listener [0-9]+: 127.0.0.1:$P1 -> 127.0.0.1:$E$" "$TP_LOG"
+	wait_for_log "NOTICE: master: 1 connection on listener [0-9]+: 127.0.0.1:$P1 -> 127.0.0.1:$E$"
 	exec 7>&- 8>&-
 }
 
@@ -537,7 +525,7 @@ low_port() {
 	kill -CONT "$w"
 	# its late answer is ignored, and it is still trusted
 	kill -USR1 "$TP_PID"
-	wait_count "NOTICE: master: 2 listeners, generation 3, 0 connections open$" 2
+	wait_for_count 2 "NOTICE: master: 2 listeners, generation 3, 0 connections open$"
 	[ "$(count 'protocol violation')" -eq 0 ]
 	[ "$(count 'did not answer')" -eq 1 ]
 }
