@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "listener.h"
 #include "log.h"
+#include "sockopt.h"
 
 void
 listener_table_init(struct listener_table *t)
@@ -123,6 +124,10 @@ listener_table_build(struct listener_table *t, struct conf *c,
 		listener_table_free(t, old);
 		return (-1);
 	}
+	/* Final now: accepted sockets will inherit these (sockopt.h). */
+	if (SOCKOPT_INHERITED)
+		TAILQ_FOREACH(l, &t->list, entry)
+			sockopt_listener(l->fd, l->stanza->limits.keepalive);
 	return (0);
 }
 

@@ -15,7 +15,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -28,39 +27,13 @@
 #include "log.h"
 #include "proxyproto.h"
 #include "relay.h"
+#include "sockopt.h"
 #include "worker.h"
 
 #define FORWARD_BURST	8	/* reads per wake-up while data keeps coming */
 
 static void	relay_io(void *, int);
 static void	relay_try_connect(struct relay *);
-
-#define KEEPALIVE_IDLE_S	60	/* probe a silent peer after a minute */
-#define KEEPALIVE_INTVL_S	15
-#define KEEPALIVE_CNT		4
-
-/* Both ends: no Nagle delay, and keepalive unless the listener says no. */
-static void
-set_socket_options(int fd, const struct proto_listener *lc)
-{
-	int	one = 1;
-
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (!lc->keepalive)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-#ifdef TCP_KEEPIDLE
-	{
-		int	idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S;
-		int	cnt = KEEPALIVE_CNT;
-
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-		    sizeof(intvl));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	}
-#endif
-}
 
 static const char *
 state_name(const struct relay *r)
@@ -287,7 +260,7 @@ relay_try_connect(struct relay *r)
 		relay_connect_failed(r, ENOMEM);
 		return;
 	}
-	set_socket_options(fd, lc);
+	sockopt_fresh(fd, lc->keepalive);
 	r->attempt_ms = worker_now_ms();
 	if (src->ss.ss_family != 0) {
 #ifdef IP_BIND_ADDRESS_NO_PORT
@@ -314,12 +287,20 @@ relay_try_connect(struct relay *r)
 	relay_update_events(r);
 }
 
+/*
+ * The remote became writable or failed.  Writable alone means connected:
+ * only a failure needs the call that says why.
+ */
 static void
-relay_connecting_io(struct relay *r)
+relay_connecting_io(struct relay *r, int revents)
 {
 	int		error = 0;
 	socklen_t	len = sizeof(error);
 
+	if ((revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT) {
+		relay_established(r);
+		return;
+	}
 	if (getsockopt(r->remote.fd, SOL_SOCKET, SO_ERROR, &error, &len)
 	    == -1)
 		error = errno;
@@ -338,11 +319,12 @@ relay_io(void *arg, int revents)
 	struct relay_end	*e = arg;
 	struct relay		*r = e->relay;
 	struct relay_dir	*in, *out;
+	size_t			 chunk;
 	int			 i;
 
 	if (r->state == RELAY_CONNECTING) {
 		if (e == &r->remote)
-			relay_connecting_io(r);
+			relay_connecting_io(r, revents);
 		return;
 	}
 	/* in: bytes read from e; out: bytes written to e. */
@@ -359,10 +341,11 @@ relay_io(void *arg, int revents)
 		return;
 	}
 	/*
-	 * Read again while each read fills a whole -b and all of it was
-	 * written: a bulk transfer then costs one poll per burst, not per
-	 * read.  A short read means the source is drained for now.
+	 * Read again while each read moves as much as one read can and all
+	 * of it was written: a bulk transfer then costs one poll per burst,
+	 * not per read.  A short read means the source is drained for now.
 	 */
+	chunk = relay_dir_chunk(r->bufsize);
 	for (i = 0; i < FORWARD_BURST && (revents & (POLLIN | POLLHUP |
 	    POLLERR)) && !in->eof && relay_dir_pending(in) == 0; i++) {
 		uint64_t	before = in->bytes;
@@ -372,7 +355,7 @@ relay_io(void *arg, int revents)
 			relay_close(r, reason_of(errno), 1);
 			return;
 		}
-		if (in->bytes - before < r->bufsize)
+		if (in->bytes - before < chunk)
 			break;
 	}
 	if (r->up.shut && r->down.shut) {
@@ -450,8 +433,8 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 	r->client.addr = *client;
 	r->remote.fd = -1;
 	r->client.slot = r->remote.slot = -1;
-	relay_dir_init(&r->up, &r->client, &r->remote);
-	relay_dir_init(&r->down, &r->remote, &r->client);
+	relay_dir_init(&r->up, &r->client, &r->remote, &r->down);
+	relay_dir_init(&r->down, &r->remote, &r->client, &r->up);
 	l->refs++;
 	l->nrelays++;
 	worker_counters(w, l)->accepted++;
@@ -469,7 +452,8 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 	}
 	if (!relay_admitted(r))
 		return;
-	set_socket_options(fd, &l->conf);
+	if (!SOCKOPT_INHERITED)
+		sockopt_fresh(fd, l->conf.keepalive);
 	relay_try_connect(r);
 }
 

@@ -32,7 +32,8 @@ struct relay_dir {
 	size_t		  inpipe;
 	uint64_t	  bytes;	/* delivered to 'to' */
 	int		  eof;		/* read 0 from 'from' */
-	int		  shut;		/* shutdown(to, SHUT_WR) done */
+	int		  shut;		/* 'to' was told EOF */
+	const struct relay_dir *reverse; /* the other way: 'to' to 'from' */
 };
 
 enum relay_state { RELAY_CONNECTING, RELAY_ESTABLISHED };
@@ -69,8 +70,9 @@ void	relay_sweep(struct worker *, int64_t);
 void	relay_shutdown_all(struct worker *);
 
 void	relay_dir_init(struct relay_dir *, struct relay_end *,
-	    struct relay_end *);
+	    struct relay_end *, const struct relay_dir *);
 size_t	relay_dir_pending(const struct relay_dir *);
+size_t	relay_dir_chunk(size_t);
 int	relay_dir_forward(struct relay_dir *, size_t, unsigned char *);
 int	relay_dir_flush(struct relay_dir *, size_t);
 void	relay_dir_release(struct relay_dir *, size_t);

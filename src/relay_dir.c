@@ -8,10 +8,10 @@
  * while bytes wait in it and is pooled otherwise.  Without splice, or
  * when no pipe can be had, a read goes into the worker's scratch buffer
  * and is written on at once; only the rest is copied into a pooled
- * buffer.  Either way, at most -b bytes are read per wake-up and a
- * direction is not read again until what it holds has been written, so
- * a connection holds at most one -b's worth per direction, and an idle
- * one holds nothing.
+ * buffer of -b bytes.  A copy reads at most -b bytes, a splice up to a
+ * pipe's capacity (relay_dir_chunk); either way a direction is not read
+ * again until what it holds has been written, so a connection holds at
+ * most one read's worth per direction, and an idle one holds nothing.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -128,12 +128,27 @@ pipe_put(struct relay_dir *d)
 
 void
 relay_dir_init(struct relay_dir *d, struct relay_end *from,
-    struct relay_end *to)
+    struct relay_end *to, const struct relay_dir *reverse)
 {
 	memset(d, 0, sizeof(*d));
 	d->from = from;
 	d->to = to;
+	d->reverse = reverse;
 	d->pipe[0] = d->pipe[1] = -1;
+}
+
+/*
+ * The most one forward moves.  Spliced bytes never enter user memory and
+ * sit in kernel pages the socket buffers held a moment before, so a
+ * splice moves up to a whole pipe even when -b is smaller: a megabyte
+ * costs 16 pairs of splices instead of 100.
+ */
+size_t
+relay_dir_chunk(size_t bufsize)
+{
+	if (relay_splice && bufsize < PIPE_DEFAULT_SZ)
+		return (PIPE_DEFAULT_SZ);
+	return (bufsize);
 }
 
 size_t
@@ -153,13 +168,19 @@ relay_dir_release(struct relay_dir *d, size_t bufsize)
 	pipe_put(d);
 }
 
-/* The source said EOF and nothing waits: pass it on. */
+/*
+ * The source said EOF and nothing waits: pass it on.  When the other way
+ * is already over, the relay closes both ends right after this, and the
+ * close sends the FIN (nothing is left unread on 'to': it said EOF).
+ */
 static void
 dir_shut(struct relay_dir *d)
 {
+	d->shut = 1;
+	if (d->reverse->shut)
+		return;
 	if (shutdown(d->to->fd, SHUT_WR) == -1 && errno != ENOTCONN)
 		log_debug("shutdown: %s", strerror(errno));
-	d->shut = 1;
 }
 
 static int
@@ -216,8 +237,8 @@ dir_splice(struct relay_dir *d, size_t bufsize)
 
 	if (pipe_get(d, bufsize) == -1)
 		return (0);		/* out of descriptors: copy instead */
-	n = splice(d->from->fd, NULL, d->pipe[1], NULL, bufsize,
-	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	n = splice(d->from->fd, NULL, d->pipe[1], NULL,
+	    relay_dir_chunk(bufsize), SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n == -1) {
 		int	saved = errno;
 
