@@ -152,3 +152,40 @@ setup() {
 	# and they come before the master's last word
 	[ "$(tail -1 "$TP_LOG" | grep -c 'shutdown complete')" -eq 1 ]
 }
+
+# sockets_of: the TCP options of every socket of the one worker
+sockets_of() {
+	"$TBIN/tp-sockopt" "$(pgrep -P "$TP_PID")"
+}
+
+@test "keepalive: both ends probe at 60/15/4 with TCP_NODELAY; off, and a reload turning it off, leave it off" {
+	start_server echo
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n};\nlisten 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n keepalive: off;\n};\n' \
+	    "$P" "$SERVER_PORT" "$P2" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 1 -c "$CONF"
+	wait_for_log "ready"
+	exec 5<>"/dev/tcp/127.0.0.1/$P" 6<>"/dev/tcp/127.0.0.1/$P2"
+	printf 'a\n' >&5; read -t 10 -r x <&5; [ "$x" = a ]
+	printf 'b\n' >&6; read -t 10 -r x <&6; [ "$x" = b ]
+	run sockets_of
+	[ "$status" -eq 0 ]
+	on="nodelay=1 keepalive=1 idle=60 intvl=15 cnt=4"
+	# through P: the client's end and the remote's end
+	[[ $output =~ local=127\.0\.0\.1\ $P\ peer=127\.0\.0\.1\ [0-9]+\ $on ]]
+	[ "$(grep -Ec "peer=127\.0\.0\.1 $SERVER_PORT nodelay=1 keepalive=1 idle=60 intvl=15 cnt=4" <<<"$output")" -eq 1 ]
+	# through P2: no keepalive on either end, still no Nagle
+	[[ $output =~ local=127\.0\.0\.1\ $P2\ peer=127\.0\.0\.1\ [0-9]+\ nodelay=1\ keepalive=0 ]]
+	[ "$(grep -Ec "peer=127\.0\.0\.1 $SERVER_PORT nodelay=1 keepalive=0" <<<"$output")" -eq 1 ]
+
+	# the reload keeps P's socket but turns keepalive off: new
+	# connections have none, the open one keeps its probes
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n keepalive: off;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	kill -HUP "$TP_PID"
+	wait_for_log "reload complete: generation 2, 1 listeners kept"
+	exec 7<>"/dev/tcp/127.0.0.1/$P"
+	printf 'c\n' >&7; read -t 10 -r x <&7; [ "$x" = c ]
+	run sockets_of
+	[ "$(grep -Ec "local=127\.0\.0\.1 $P peer=127\.0\.0\.1 [0-9]+ $on" <<<"$output")" -eq 1 ]
+	[ "$(grep -Ec "local=127\.0\.0\.1 $P peer=127\.0\.0\.1 [0-9]+ nodelay=1 keepalive=0" <<<"$output")" -eq 1 ]
+	exec 5>&- 6>&- 7>&-
+}
