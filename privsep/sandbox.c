@@ -79,6 +79,8 @@ static const unsigned int allowed[] = {
 	__NR_poll,
 #endif
 	__NR_ppoll,
+	__NR_epoll_ctl,		/* the set is made before the filter */
+	__NR_epoll_pwait,
 	__NR_read,
 	__NR_write,
 	__NR_readv,

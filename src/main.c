@@ -25,6 +25,7 @@
 #include "log.h"
 #include "master.h"
 #include "path.h"
+#include "pollset.h"
 #include "proc.h"
 #include "proto.h"
 #include "relay.h"
@@ -41,6 +42,7 @@
 #define OPT_NO_SPLICE		1000
 #define OPT_POLICY		1001	/* a conf_policy default */
 #define OPT_NO_SANDBOX		1002
+#define OPT_NO_EPOLL		1003
 
 extern char	**environ;
 
@@ -92,6 +94,7 @@ static const char usage_text[] =
 "  -w, --workers <n>                   number of worker processes (online CPUs)\n"
 "  -n, --configtest                    check the configuration and exit\n"
 "      --no-splice                     copy through user space, never splice(2)\n"
+"      --no-epoll                      wait with poll(2), never epoll(7)\n"
 "      --no-sandbox                    no seccomp/pledge for workers (debugging)\n"
 "      --connect-timeout <time>        defaults for every listener (see\n"
 "      --idle-timeout <time>           tcpproxy.conf(5)); times in seconds or\n"
@@ -123,6 +126,7 @@ static const struct option longopts[] = {
 	{ "workers",		required_argument,	NULL,	'w' },
 	{ "configtest",		no_argument,		NULL,	'n' },
 	{ "no-splice",		no_argument,		NULL,	OPT_NO_SPLICE },
+	{ "no-epoll",		no_argument,		NULL,	OPT_NO_EPOLL },
 	{ "no-sandbox",		no_argument,		NULL,	OPT_NO_SANDBOX },
 	{ "connect-timeout",	required_argument,	NULL,	OPT_POLICY },
 	{ "idle-timeout",	required_argument,	NULL,	OPT_POLICY },
@@ -302,6 +306,9 @@ parse_options(int argc, char *argv[], struct options *o)
 			break;
 		case OPT_NO_SPLICE:
 			relay_splice = 0;
+			break;
+		case OPT_NO_EPOLL:
+			pollset_epoll = 0;
 			break;
 		case OPT_NO_SANDBOX:
 			worker_set_sandbox(0);

@@ -1,22 +1,34 @@
 /*
- * Incremental pollfd array; see pollset.h.
+ * The pollset (see pollset.h) and its poll(2) backend: a pollfd array
+ * kept dense, so a wake-up hands poll exactly the live descriptors.
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pollset.h"
+#include "pollset_epoll.h"
+
+int	pollset_epoll = POLLSET_HAVE_EPOLL;
 
 int
 pollset_init(struct pollset *ps, size_t cap)
 {
-	ps->n = ps->ndead = 0;
+	memset(ps, 0, sizeof(*ps));
+	ps->epfd = -1;
 	ps->cap = cap > 0 ? cap : 16;
-	ps->pfd = reallocarray(NULL, ps->cap, sizeof(*ps->pfd));
 	ps->slots = reallocarray(NULL, ps->cap, sizeof(*ps->slots));
-	if (ps->pfd == NULL || ps->slots == NULL) {
+	if (ps->slots == NULL)
+		return (-1);
+#if POLLSET_HAVE_EPOLL
+	if (pollset_epoll)
+		return (epset_init(ps));
+#endif
+	if ((ps->pfd = reallocarray(NULL, ps->cap, sizeof(*ps->pfd))) == NULL) {
 		pollset_free(ps);
 		return (-1);
 	}
@@ -26,11 +38,21 @@ pollset_init(struct pollset *ps, size_t cap)
 void
 pollset_free(struct pollset *ps)
 {
+#if POLLSET_HAVE_EPOLL
+	if (ps->epfd != -1)
+		epset_free(ps);
+#endif
 	free(ps->pfd);
 	free(ps->slots);
 	ps->pfd = NULL;
 	ps->slots = NULL;
 	ps->n = ps->cap = 0;
+}
+
+const char *
+pollset_name(const struct pollset *ps)
+{
+	return (ps->epfd != -1 ? "epoll" : "poll");
 }
 
 static int
@@ -65,6 +87,10 @@ pollset_add(struct pollset *ps, int fd, int events, pollset_fn fn,
 {
 	size_t	i;
 
+#if POLLSET_HAVE_EPOLL
+	if (ps->epfd != -1)
+		return (epset_add(ps, fd, events, fn, arg, slotp));
+#endif
 	if (ps->n == ps->cap && grow(ps) == -1)
 		return (-1);
 	i = ps->n++;
@@ -81,20 +107,53 @@ pollset_add(struct pollset *ps, int fd, int events, pollset_fn fn,
 void
 pollset_events(struct pollset *ps, int slot, int events)
 {
-	if (slot >= 0 && ps->slots[slot].fn != NULL)
-		apply(ps, slot, events);
+	if (slot < 0 || ps->slots[slot].fn == NULL)
+		return;
+#if POLLSET_HAVE_EPOLL
+	if (ps->epfd != -1) {
+		epset_events(ps, slot, events);
+		return;
+	}
+#endif
+	apply(ps, slot, events);
 }
 
-void
-pollset_del(struct pollset *ps, int slot)
+static void
+remove_slot(struct pollset *ps, int slot, int closing)
 {
 	if (slot < 0 || ps->slots[slot].fn == NULL)
 		return;
+#if POLLSET_HAVE_EPOLL
+	if (ps->epfd != -1) {
+		epset_remove(ps, slot, closing);
+		return;
+	}
+#endif
+	(void)closing;
 	*ps->slots[slot].slotp = -1;
 	ps->slots[slot].fn = NULL;
 	ps->pfd[slot].fd = -1;
 	ps->pfd[slot].revents = 0;
 	ps->ndead++;
+}
+
+/* Stop polling a descriptor that stays open (or is shared). */
+void
+pollset_del(struct pollset *ps, int slot)
+{
+	remove_slot(ps, slot, 0);
+}
+
+/*
+ * Stop polling fd and close it; fd must be this process's only
+ * reference to its socket, since with epoll the close is what takes it
+ * out of the set.  slot may be -1 (fd was never added).
+ */
+void
+pollset_close(struct pollset *ps, int slot, int fd)
+{
+	remove_slot(ps, slot, 1);
+	close(fd);
 }
 
 /* Fill removed slots from the end so the array stays dense. */
@@ -121,8 +180,7 @@ compact(struct pollset *ps)
 
 /*
  * Wait, with the signal mask given while waiting (see ppoll(2)), and
- * dispatch.  Slots added by a handler are not dispatched in the same
- * pass.  Returns ppoll(2)'s result.
+ * dispatch.  Returns ppoll(2)'s result.
  */
 int
 pollset_poll(struct pollset *ps, int timeout, const sigset_t *mask)
@@ -131,6 +189,10 @@ pollset_poll(struct pollset *ps, int timeout, const sigset_t *mask)
 	size_t		 i, n;
 	int		 rc;
 
+#if POLLSET_HAVE_EPOLL
+	if (ps->epfd != -1)
+		return (epset_poll(ps, timeout, mask));
+#endif
 	compact(ps);
 	if (timeout >= 0) {
 		ts.tv_sec = timeout / 1000;

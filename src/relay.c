@@ -95,15 +95,13 @@ relay_close(struct relay *r, const char *reason, int reset)
 		if (reset)
 			setsockopt(r->client.fd, SOL_SOCKET, SO_LINGER, &lin,
 			    sizeof(lin));
-		pollset_del(&w->ps, r->client.slot);
-		close(r->client.fd);
+		pollset_close(&w->ps, r->client.slot, r->client.fd);
 	}
 	if (r->remote.fd != -1) {
 		if (reset)
 			setsockopt(r->remote.fd, SOL_SOCKET, SO_LINGER, &lin,
 			    sizeof(lin));
-		pollset_del(&w->ps, r->remote.slot);
-		close(r->remote.fd);
+		pollset_close(&w->ps, r->remote.slot, r->remote.fd);
 	}
 	relay_dir_release(&r->up, r->bufsize);
 	relay_dir_release(&r->down, r->bufsize);
@@ -217,8 +215,7 @@ relay_connect_failed(struct relay *r, int error)
 	    addr_fmt(&r->remote.addr, remote, sizeof(remote)),
 	    strerror(error));
 	if (r->remote.fd != -1) {
-		pollset_del(&r->worker->ps, r->remote.slot);
-		close(r->remote.fd);
+		pollset_close(&r->worker->ps, r->remote.slot, r->remote.fd);
 		r->remote.fd = -1;
 	}
 	relay_try_connect(r);

@@ -634,6 +634,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 	w->max_relays = relays_allowed();
 	if (pollset_init(&w->ps, 256) == -1)
 		fatal("pollset");
+	log_debug("waiting with %s", pollset_name(&w->ps));
 	setup_signals(&waitmask);
 	if (pollset_add(&w->ps, PROC_CHANNEL_FD, POLLIN, worker_channel_io, w,
 	    &channel_slot) == -1)

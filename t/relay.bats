@@ -232,3 +232,20 @@ pipes_of() {
 		[ "$seen" -eq 1 ]
 	fi
 }
+
+@test "the chosen event loop is the one used: epoll on Linux unless --no-epoll" {
+	start_server echo
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_log "ready"
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
+	[ "$output" = "ok 1000" ]
+	w=$(pgrep -P "$TP_PID")
+	n=$(find "/proc/$w/fd" -lname "anon_inode:\[eventpoll\]" | wc -l)
+	if [[ ${TP_EXTRA_ARGS:-} == *--no-epoll* ]]; then
+		[ "$n" -eq 0 ]
+		grep -q "worker 1: waiting with poll$" "$TP_LOG"
+	else
+		[ "$n" -eq 1 ]
+		grep -q "worker 1: waiting with epoll$" "$TP_LOG"
+	fi
+}
