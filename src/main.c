@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libutil.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +24,7 @@
 #include "log.h"
 #include "master.h"
 #include "path.h"
+#include "pidfile.h"
 #include "pollset.h"
 #include "proc.h"
 #include "proto.h"

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "master.h"
 #include "msg.h"
+#include "pidfile.h"
 #include "proc.h"
 #include "proto.h"
 #include "worker.h"
