@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "counts.h"
 #include "listener.h"
@@ -177,7 +178,7 @@ spawn(struct worker_proc *w)
 
 	if ((pid = proc_spawn(&fd, err, sizeof(err))) == -1) {
 		log_warnx("cannot start worker %d: %s", w->id, err);
-		w->respawn_ms = worker_now_ms() + RESPAWN_BACKOFF_MAX_MS;
+		w->respawn_ms = clock_now_ms() + RESPAWN_BACKOFF_MAX_MS;
 		return;
 	}
 	if (pid == 0)
@@ -187,7 +188,7 @@ spawn(struct worker_proc *w)
 	w->stats_seq = w->stats_entries = 0;
 	w->stats_done = 0;
 	w->dumps_pending = 0;
-	w->started_ms = worker_now_ms();
+	w->started_ms = clock_now_ms();
 	w->respawn_ms = 0;
 	msg_channel_init(&w->ch, fd);
 	log_debug("started worker %d, pid %ld", w->id, (long)pid);
@@ -218,7 +219,7 @@ startup_failed(void)
 static void
 worker_gone(struct worker_proc *w)
 {
-	int64_t	now = worker_now_ms();
+	int64_t	now = clock_now_ms();
 
 	msg_channel_clear(&w->ch);
 	w->pid = -1;
@@ -436,7 +437,7 @@ stats_start(void)
 	m.stats.active = 1;
 	m.stats.seq++;
 	m.stats.retired = 0;
-	m.stats.deadline_ms = worker_now_ms() + ANSWER_TIMEOUT_MS;
+	m.stats.deadline_ms = clock_now_ms() + ANSWER_TIMEOUT_MS;
 	TAILQ_FOREACH(l, &m.table->list, entry) {
 		l->connections = 0;
 		memset(&l->counters, 0, sizeof(l->counters));
@@ -570,7 +571,7 @@ dump_start(void)
 		msg_flush(&w->ch);
 	}
 	m.dump.active = 1;
-	m.dump.deadline_ms = worker_now_ms() + ANSWER_TIMEOUT_MS;
+	m.dump.deadline_ms = clock_now_ms() + ANSWER_TIMEOUT_MS;
 	dump_check(0);
 }
 
@@ -774,7 +775,7 @@ __attribute__((__noreturn__))
 static void
 shutdown_all(int sig)
 {
-	int64_t	deadline = worker_now_ms() + STOP_TIMEOUT_MS;
+	int64_t	deadline = clock_now_ms() + STOP_TIMEOUT_MS;
 	int	i, left;
 	pid_t	pid;
 
@@ -796,7 +797,7 @@ shutdown_all(int sig)
 				left++;
 		if (left == 0)
 			break;
-		if (worker_now_ms() >= deadline) {
+		if (clock_now_ms() >= deadline) {
 			for (i = 0; i < m.setup->nworkers; i++)
 				if (m.workers[i].pid != -1) {
 					kill(m.workers[i].pid, SIGKILL);
@@ -840,7 +841,7 @@ master_run(struct master_setup *setup)
 		fatal("workers");
 	set_base();
 	log_table_changes(NULL, m.table);
-	m.startup_deadline_ms = worker_now_ms() + STARTUP_TIMEOUT_MS;
+	m.startup_deadline_ms = clock_now_ms() + STARTUP_TIMEOUT_MS;
 	for (i = 0; i < setup->nworkers; i++) {
 		m.workers[i].id = i + 1;
 		m.workers[i].pid = -1;
@@ -873,7 +874,7 @@ master_run(struct master_setup *setup)
 			dump_start();
 		}
 
-		now = worker_now_ms();
+		now = clock_now_ms();
 		next = -1;
 		if (m.stats.active && now >= m.stats.deadline_ms)
 			stats_check(1);

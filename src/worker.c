@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "counts.h"
 #include "log.h"
 #include "msg.h"
@@ -42,15 +43,6 @@ static int			 use_sandbox = 1;
 
 static void	worker_channel_io(void *, int);
 static void	worker_accept(void *, int);
-
-int64_t
-worker_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 static void
 on_term(int sig)
@@ -130,7 +122,7 @@ worker_accept_resume(struct worker *w)
 
 	if (!w->accept_paused || w->nrelays >= w->max_relays ||
 	    (w->accept_resume_ms > 0 &&
-	    worker_now_ms() < w->accept_resume_ms))
+	    clock_now_ms() < w->accept_resume_ms))
 		return;
 	w->accept_paused = 0;
 	w->accept_resume_ms = 0;
@@ -169,7 +161,7 @@ worker_accept(void *arg, int revents)
 	(void)revents;
 	for (i = 0; i < ACCEPT_BURST && !w->accept_paused; i++) {
 		if (counts_listener_full(&l->conf)) {
-			l->full_until_ms = worker_now_ms() + LISTENER_FULL_MS;
+			l->full_until_ms = clock_now_ms() + LISTENER_FULL_MS;
 			listener_events(w, l);
 			return;
 		}
@@ -208,7 +200,7 @@ worker_accept(void *arg, int revents)
 					    l->name, strerror(errno),
 					    ACCEPT_PAUSE_MS);
 				w->accept_failing = 1;
-				accept_pause(w, worker_now_ms() +
+				accept_pause(w, clock_now_ms() +
 				    ACCEPT_PAUSE_MS);
 				return;
 			default:
@@ -568,10 +560,10 @@ static void
 channel_drain(int ms)
 {
 	struct pollfd	pfd = { PROC_CHANNEL_FD, POLLOUT, 0 };
-	int64_t		deadline = worker_now_ms() + ms;
+	int64_t		deadline = clock_now_ms() + ms;
 
 	while (msg_flush(&channel) == 0 && msg_pending(&channel) &&
-	    worker_now_ms() < deadline)
+	    clock_now_ms() < deadline)
 		poll(&pfd, 1, 10);
 }
 
@@ -648,7 +640,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 	} else
 		log_debug("sandbox: off (--no-sandbox)");
 
-	w->now_ms = worker_now_ms();
+	w->now_ms = clock_now_ms();
 	w->next_sweep_ms = w->now_ms + SWEEP_MS;
 	while (!quit) {
 		timeout = -1;
@@ -669,7 +661,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 		if (pollset_poll(&w->ps, timeout, &waitmask) == -1 &&
 		    errno != EINTR)
 			fatal("poll");
-		w->now_ms = worker_now_ms();
+		w->now_ms = clock_now_ms();
 		if (test_hooks)
 			run_test_hooks();
 		if (w->accept_paused && w->accept_resume_ms > 0)

@@ -62,7 +62,6 @@ __attribute__((__noreturn__))
 void	worker_main(int, const struct proc_identity *, int);
 void	worker_listener_unref(struct worker *, struct wlistener *);
 void	worker_accept_resume(struct worker *);
-int64_t	worker_now_ms(void);
 void	worker_set_test_hooks(int);
 void	worker_set_sandbox(int);
 struct proto_counters *worker_counters(struct worker *, struct wlistener *);

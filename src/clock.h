@@ -1,0 +1,12 @@
+/*
+ * The one clock of master and workers: monotonic milliseconds, for
+ * deadlines and durations (never for dates, which log.c writes).
+ */
+#ifndef TCPPROXY_CLOCK_H
+#define TCPPROXY_CLOCK_H
+
+#include <stdint.h>
+
+int64_t	clock_now_ms(void);
+
+#endif
