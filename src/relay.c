@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "clock.h"
 #include "counts.h"
 #include "log.h"
 #include "proxyproto.h"
@@ -45,20 +46,40 @@ state_name(const struct relay *r)
 	return ("established");
 }
 
+/* As the close line writes them; see tcpproxy(8), LOGGING. */
+static const char *const reason_names[] = {
+	[REASON_EOF] = "eof",
+	[REASON_RESET] = "reset",
+	[REASON_ERROR] = "error",
+	[REASON_DENIED] = "denied",
+	[REASON_LIMIT] = "limit",
+	[REASON_CONNECT_FAILED] = "connect-failed",
+	[REASON_IDLE_TIMEOUT] = "idle-timeout",
+	[REASON_FIN_TIMEOUT] = "fin-timeout",
+	[REASON_SHUTDOWN] = "shutdown",
+};
+
 /* The listener's counters (SIGUSR1) learn how a relay ended. */
 static void
-count_close(struct relay *r, const char *reason)
+count_close(struct relay *r, enum relay_reason reason)
 {
 	struct proto_counters	*c = worker_counters(r->worker, r->listener);
 
 	c->sent += r->up.bytes;
 	c->received += r->down.bytes;
-	if (strcmp(reason, "denied") == 0)
+	switch (reason) {
+	case REASON_DENIED:
 		c->denied++;
-	else if (strcmp(reason, "limit") == 0)
+		break;
+	case REASON_LIMIT:
 		c->limited++;
-	else if (strcmp(reason, "connect-failed") == 0)
+		break;
+	case REASON_CONNECT_FAILED:
 		c->failed++;
+		break;
+	default:
+		break;
+	}
 }
 
 /*
@@ -66,7 +87,7 @@ count_close(struct relay *r, const char *reason)
  * failed), log one line with what happened, free everything.
  */
 static void
-relay_close(struct relay *r, const char *reason, int reset)
+relay_close(struct relay *r, enum relay_reason reason, int reset)
 {
 	struct worker	*w = r->worker;
 	char		 client[ADDR_STRLEN], remote[ADDR_STRLEN];
@@ -89,7 +110,8 @@ relay_close(struct relay *r, const char *reason, int reset)
 		    source, remote,
 		    (unsigned long long)r->up.bytes,
 		    (unsigned long long)r->down.bytes,
-		    (long long)(worker_now_ms() - r->started_ms), reason);
+		    (long long)(clock_now_ms() - r->started_ms),
+		    reason_names[reason]);
 	}
 	if (r->client.fd != -1) {
 		if (reset)
@@ -139,10 +161,11 @@ relay_update_events(struct relay *r)
 	pollset_events(ps, r->remote.slot, re);
 }
 
-static const char *
+static enum relay_reason
 reason_of(int error)
 {
-	return (error == ECONNRESET || error == EPIPE ? "reset" : "error");
+	return (error == ECONNRESET || error == EPIPE ? REASON_RESET :
+	    REASON_ERROR);
 }
 
 /*
@@ -182,9 +205,9 @@ relay_established(struct relay *r)
 	struct sockaddr	*sa = (struct sockaddr *)&r->source.ss;
 
 	r->state = RELAY_ESTABLISHED;
-	r->active_ms = worker_now_ms();
+	r->active_ms = clock_now_ms();
 	if (r->listener->conf.proxy_protocol != 0 && send_proxy_header(r) == -1) {
-		relay_close(r, "error", 1);
+		relay_close(r, REASON_ERROR, 1);
 		return;
 	}
 	/* Only the connection log lines show the source: no call when
@@ -238,7 +261,7 @@ relay_try_connect(struct relay *r)
 		    (unsigned long long)r->id,
 		    addr_fmt(&r->client.addr, client, sizeof(client)),
 		    r->listener->name, strerror(r->last_errno));
-		relay_close(r, "connect-failed", 0);
+		relay_close(r, REASON_CONNECT_FAILED, 0);
 		return;
 	}
 	ra = &lc->remotes[r->next_remote++];
@@ -258,7 +281,7 @@ relay_try_connect(struct relay *r)
 		return;
 	}
 	sockopt_fresh(fd, lc->keepalive);
-	r->attempt_ms = worker_now_ms();
+	r->attempt_ms = clock_now_ms();
 	if (src->ss.ss_family != 0) {
 #ifdef IP_BIND_ADDRESS_NO_PORT
 		/* Let connect() pick the port: 4-tuples, not ports, are scarce. */
@@ -356,7 +379,7 @@ relay_io(void *arg, int revents)
 			break;
 	}
 	if (r->up.shut && r->down.shut) {
-		relay_close(r, "eof", 0);
+		relay_close(r, REASON_EOF, 0);
 		return;
 	}
 	r->active_ms = r->worker->now_ms;
@@ -384,7 +407,7 @@ relay_admitted(struct relay *r)
 			strlcpy(rule, "no allow rule matched", sizeof(rule));
 		log_notice("relay %llu: client denied by %s",
 		    (unsigned long long)r->id, rule);
-		relay_close(r, "denied", 0);
+		relay_close(r, REASON_DENIED, 0);
 		return (0);
 	}
 	switch (counts_acquire(lc, &r->client.addr, &r->hold)) {
@@ -402,7 +425,7 @@ relay_admitted(struct relay *r)
 		    AF_INET ? lc->source_prefix4 : lc->source_prefix6);
 		break;
 	}
-	relay_close(r, "limit", 0);
+	relay_close(r, REASON_LIMIT, 0);
 	return (0);
 }
 
@@ -424,7 +447,7 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 	r->id = ++w->next_relay_id;
 	r->state = RELAY_CONNECTING;
 	r->bufsize = l->conf.bufsize;
-	r->started_ms = worker_now_ms();
+	r->started_ms = clock_now_ms();
 	r->client.relay = r->remote.relay = r;
 	r->client.fd = fd;
 	r->client.addr = *client;
@@ -444,7 +467,7 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 		    addr_fmt(client, buf, sizeof(buf)), l->name);
 	if (pollset_add(&w->ps, fd, 0, relay_io, &r->client,
 	    &r->client.slot) == -1) {
-		relay_close(r, "error", 0);
+		relay_close(r, REASON_ERROR, 0);
 		return;
 	}
 	if (!relay_admitted(r))
@@ -475,10 +498,10 @@ relay_sweep(struct worker *w, int64_t now)
 		} else if (lc->fin_timeout_ms > 0 && r->half_ms > 0 &&
 		    now - r->active_ms >= lc->fin_timeout_ms)
 			/* Half-closed and silent: the other side lingers. */
-			relay_close(r, "fin-timeout", 0);
+			relay_close(r, REASON_FIN_TIMEOUT, 0);
 		else if (lc->idle_timeout_ms > 0 &&
 		    now - r->active_ms >= lc->idle_timeout_ms)
-			relay_close(r, "idle-timeout", 0);
+			relay_close(r, REASON_IDLE_TIMEOUT, 0);
 	}
 }
 
@@ -489,7 +512,7 @@ relay_shutdown_all(struct worker *w)
 	struct relay	*r;
 
 	while ((r = TAILQ_FIRST(&w->relays)) != NULL)
-		relay_close(r, "shutdown", 0);
+		relay_close(r, REASON_SHUTDOWN, 0);
 }
 
 /* SIGUSR2: one line per open connection. */
@@ -498,7 +521,7 @@ relay_dump(struct worker *w)
 {
 	struct relay	*r;
 	char		 client[ADDR_STRLEN], remote[ADDR_STRLEN];
-	int64_t		 now = worker_now_ms();
+	int64_t		 now = clock_now_ms();
 
 	TAILQ_FOREACH(r, &w->relays, entry) {
 		addr_fmt(&r->client.addr, client, sizeof(client));

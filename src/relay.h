@@ -38,6 +38,19 @@ struct relay_dir {
 
 enum relay_state { RELAY_CONNECTING, RELAY_ESTABLISHED };
 
+/* Why a relay ended, for its close line and its listener's counters. */
+enum relay_reason {
+	REASON_EOF,		/* both sides ended their sending half */
+	REASON_RESET,
+	REASON_ERROR,
+	REASON_DENIED,		/* by an allow or deny rule */
+	REASON_LIMIT,		/* max-connections or max-per-source */
+	REASON_CONNECT_FAILED,
+	REASON_IDLE_TIMEOUT,
+	REASON_FIN_TIMEOUT,
+	REASON_SHUTDOWN,	/* the worker stopped */
+};
+
 struct relay {
 	TAILQ_ENTRY(relay)	 entry;
 	struct worker		*worker;
