@@ -526,7 +526,7 @@ relay_dump(struct worker *w)
 	TAILQ_FOREACH(r, &w->relays, entry) {
 		addr_fmt(&r->client.addr, client, sizeof(client));
 		addr_fmt(&r->remote.addr, remote, sizeof(remote));
-		log_notice("connection %llu: listener=%s client=%s "
+		log_notice("relay %llu: open listener=%s client=%s "
 		    "remote=%s state=%s sent=%llu received=%llu age_ms=%lld",
 		    (unsigned long long)r->id, r->listener->name, client,
 		    remote, state_name(r), (unsigned long long)r->up.bytes,

@@ -165,7 +165,7 @@ since_last_reload() {
 	[ "$output" = "REPLY:7" ]
 	kill -USR2 "$TP_PID"
 	wait_for_log "NOTICE: master: end of the connection list"
-	grep -Eq "NOTICE: worker [12]: connection [0-9]+: listener=127.0.0.1:$P1 client=127.0.0.1:[0-9]+ remote=127.0.0.1:$E state=established sent=$total received=$total age_ms=[0-9]+$" "$TP_LOG"
+	grep -Eq "NOTICE: worker [12]: relay [0-9]+: open listener=127.0.0.1:$P1 client=127.0.0.1:[0-9]+ remote=127.0.0.1:$E state=established sent=$total received=$total age_ms=[0-9]+$" "$TP_LOG"
 	printf 'last\n' >&5
 	read -t 10 -r got <&5
 	[ "$got" = last ]
@@ -423,7 +423,7 @@ low_port() {
 
 	kill -USR2 "$TP_PID"
 	wait_for_count 2 "NOTICE: master: end of the connection list"
-	conn="NOTICE: worker [12]: connection [0-9]+:"
+	conn="NOTICE: worker [12]: relay [0-9]+: open"
 	[ "$(count "$conn listener=127.0.0.1:$P1 client=127.0.0.1:[0-9]+ remote=127.0.0.1:$E state=established sent=2 received=2 age_ms=[0-9]+$")" -eq 1 ]
 	[ "$(count "$conn listener=127.0.0.1:$P1 client=127.0.0.1:[0-9]+ remote=127.0.0.1:$E state=established sent=3 received=3 age_ms=[0-9]+$")" -eq 1 ]
 	[ "$(count "$conn listener=\[::1\]:$P2 client=\[::1\]:[0-9]+ remote=127.0.0.1:$E state=established sent=4 received=4 age_ms=[0-9]+$")" -eq 1 ]
