@@ -428,6 +428,19 @@ main(int argc, char *argv[])
 	char			 err[512], *abs_config = NULL;
 	const char		*config;
 	pid_t			 otherpid;
+	sigset_t		 early;
+
+	/*
+	 * A reload or a stats request sent during start-up (the ports may
+	 * already answer) waits for the master's handlers instead of
+	 * killing the daemon, which is their default action.  SIGTERM and
+	 * SIGINT still end a start-up stuck resolving names.
+	 */
+	sigemptyset(&early);
+	sigaddset(&early, SIGHUP);
+	sigaddset(&early, SIGUSR1);
+	sigaddset(&early, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &early, NULL);
 
 #ifdef LIBBSD_OVERLAY
 	/* libbsd needs argv's room for titles; BSD libcs do not. */

@@ -227,3 +227,33 @@ tcp_inodes() {
 		! kill -0 "$w" 2>/dev/null
 	done
 }
+
+@test "SIGHUP, SIGUSR1 and SIGUSR2 sent during start-up wait for the master; they do not kill it" {
+	start_server echo
+	case $(uname -m) in
+	x86_64)	nr=49 ;;	# bind(2)
+	aarch64) nr=200 ;;
+	*)	skip "no bind(2) number for $(uname -m)" ;;
+	esac
+	# strace holds the master's first bind(2) for 3 s: past main()'s
+	# first lines, before the master's signal handlers exist
+	start_tcpproxy_via strace -D -o /dev/null -e trace=bind \
+	    -e inject=bind:delay_enter=3000000:when=1 -- \
+	    -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	for i in $(seq 200); do
+		[[ $(cat "/proc/$TP_PID/syscall" 2>/dev/null) == "$nr "* ]] && break
+		sleep 0.05
+	done
+	[[ $(cat "/proc/$TP_PID/syscall") == "$nr "* ]]
+	kill -USR1 "$TP_PID"
+	kill -USR2 "$TP_PID"
+	kill -HUP "$TP_PID"
+	wait_for_log "ready: 1 listeners, 1 workers"
+	# each one is acted on once the master handles signals
+	wait_for_log "NOTICE: master: 1 listener, generation 1, 0 connections open$"
+	wait_for_log "NOTICE: master: end of the connection list$"
+	wait_for_log "SIGHUP: no config file to reload"
+	kill -0 "$TP_PID"
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
+	[ "$output" = "ok 1000" ]
+}
