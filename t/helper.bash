@@ -165,7 +165,7 @@ stop_tcpproxy() {
 
 # wait_for_port PORT [ADDR]: wait up to 10 s until a TCP connect to
 # ADDR:PORT (default 127.0.0.1) succeeds.  Fails early if the tcpproxy
-# in TP_PID died meanwhile.
+# in TP_PID died meanwhile; then waits for its "ready" line (below).
 wait_for_port() {
 	local port=$1 addr=${2:-127.0.0.1} end
 	_now_ms
@@ -173,7 +173,8 @@ wait_for_port() {
 	while :; do
 		if "$TBIN/tp-client" -m connect -T 2 "$addr" "$port" \
 		    </dev/null >/dev/null 2>&1 3>&-; then
-			return 0
+			_wait_for_ready
+			return
 		fi
 		if [[ -n ${TP_PID:-} ]] && ! _alive "$TP_PID"; then
 			echo "wait_for_port $addr $port: tcpproxy (pid $TP_PID)" \
@@ -188,6 +189,17 @@ wait_for_port() {
 	echo "wait_for_port: nothing accepts on $addr port $port after 10 s" >&2
 	[[ -f $TP_LOG ]] && cat "$TP_LOG" >&2
 	return 1
+}
+
+# A tcpproxy port answers as soon as it is bound, before the workers
+# exist and before the master handles signals: when the tcpproxy of
+# TP_PID logs at NOTICE, also wait for its "ready" line, so that a test
+# may then signal it, look for its workers or count its pipes.
+_wait_for_ready() {
+	[[ -n ${TP_PID:-} && -n ${TP_LOG:-} ]] || return 0
+	((${TP_LOGLEVEL:-5} >= 3)) || return 0
+	_alive "$TP_PID" || return 0
+	wait_for_log "NOTICE: master: ready: "
 }
 
 # wait_for_log REGEX [FILE] [TIMEOUT]: wait until `grep -E REGEX FILE`
