@@ -280,7 +280,7 @@ relay_try_connect(struct relay *r)
 		relay_connect_failed(r, ENOMEM);
 		return;
 	}
-	sockopt_fresh(fd, lc->keepalive);
+	sockopt_nodelay(fd);
 	r->attempt_ms = clock_now_ms();
 	if (src->ss.ss_family != 0) {
 #ifdef IP_BIND_ADDRESS_NO_PORT
@@ -473,14 +473,15 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 	if (!relay_admitted(r))
 		return;
 	if (!SOCKOPT_INHERITED)
-		sockopt_fresh(fd, l->conf.keepalive);
+		sockopt_nodelay(fd);
 	relay_try_connect(r);
 }
 
 /*
- * Once a second: connect attempts that took too long move on to the next
- * address; relays silent for longer than idle-timeout, or half-closed
- * and silent for longer than fin-timeout, are closed.
+ * Once a second: newly established relays get their keepalive options;
+ * connect attempts that took too long move on to the next address;
+ * relays silent for longer than idle-timeout, or half-closed and silent
+ * for longer than fin-timeout, are closed.
  */
 void
 relay_sweep(struct worker *w, int64_t now)
@@ -491,6 +492,20 @@ relay_sweep(struct worker *w, int64_t now)
 	for (r = TAILQ_FIRST(&w->relays); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
 		lc = &r->listener->conf;
+		if (r->state == RELAY_ESTABLISHED && !r->keepalive_set) {
+			/*
+			 * Probes matter only to a connection that lives: its
+			 * first sweep sets them, not every connect (four
+			 * calls on each remote socket, and on each client
+			 * where the listener's are not inherited).
+			 */
+			r->keepalive_set = 1;
+			if (lc->keepalive) {
+				sockopt_keepalive(r->remote.fd, 1);
+				if (!SOCKOPT_INHERITED)
+					sockopt_keepalive(r->client.fd, 1);
+			}
+		}
 		if (r->state == RELAY_CONNECTING) {
 			if (lc->connect_timeout_ms > 0 && r->remote.fd != -1 &&
 			    now - r->attempt_ms >= lc->connect_timeout_ms)

@@ -69,6 +69,7 @@ struct relay {
 	int64_t			 attempt_ms;	/* this connect attempt began */
 	int64_t			 active_ms;	/* bytes last moved */
 	int64_t			 half_ms;	/* first EOF, or 0 */
+	int			 keepalive_set;	/* by a sweep, once established */
 	struct counts_hold	 hold;		/* shared counts taken */
 };
 

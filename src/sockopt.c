@@ -9,8 +9,8 @@
 
 #include "sockopt.h"
 
-static void
-set_keepalive(int fd, int on)
+void
+sockopt_keepalive(int fd, int on)
 {
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 #ifdef TCP_KEEPIDLE
@@ -26,15 +26,12 @@ set_keepalive(int fd, int on)
 #endif
 }
 
-/* A socket just made or accepted: keepalive starts off, so only on sets. */
 void
-sockopt_fresh(int fd, int keepalive)
+sockopt_nodelay(int fd)
 {
 	int	one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (keepalive)
-		set_keepalive(fd, 1);
 }
 
 /*
@@ -44,8 +41,6 @@ sockopt_fresh(int fd, int keepalive)
 void
 sockopt_listener(int fd, int keepalive)
 {
-	int	one = 1;
-
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	set_keepalive(fd, keepalive);
+	sockopt_nodelay(fd);
+	sockopt_keepalive(fd, keepalive);
 }

@@ -19,7 +19,8 @@
 #define KEEPALIVE_INTVL_S	15
 #define KEEPALIVE_CNT		4
 
-void	sockopt_fresh(int, int);
+void	sockopt_nodelay(int);
+void	sockopt_keepalive(int, int);
 void	sockopt_listener(int, int);
 
 #endif

@@ -153,9 +153,24 @@ setup() {
 	[ "$(tail -1 "$TP_LOG" | grep -c 'shutdown complete')" -eq 1 ]
 }
 
-# sockets_of: the TCP options of every socket of the one worker
+# sockets_of: the TCP options of every connected socket of the one worker
 sockets_of() {
-	"$TBIN/tp-sockopt" "$(pgrep -P "$TP_PID")"
+	"$TBIN/tp-sockopt" "$(pgrep -P "$TP_PID")" | grep -v "peer=- -"
+}
+
+# sockets_settle N REGEX: wait (10 s at most) until N of the worker's
+# sockets match, since keepalive is set by the once-a-second sweep;
+# leaves the last listing in $output
+sockets_settle() {
+	local i
+	for i in $(seq 100); do
+		output=$(sockets_of)
+		(($(grep -Ec -- "$2" <<<"$output") == $1)) && return 0
+		sleep 0.1
+	done
+	echo "sockets_settle: not $1 sockets match /$2/:" >&2
+	echo "$output" >&2
+	return 1
 }
 
 @test "keepalive: both ends probe at 60/15/4 with TCP_NODELAY; off, and a reload turning it off, leave it off" {
@@ -167,9 +182,8 @@ sockets_of() {
 	exec 5<>"/dev/tcp/127.0.0.1/$P" 6<>"/dev/tcp/127.0.0.1/$P2"
 	printf 'a\n' >&5; read -t 10 -r x <&5; [ "$x" = a ]
 	printf 'b\n' >&6; read -t 10 -r x <&6; [ "$x" = b ]
-	run sockets_of
-	[ "$status" -eq 0 ]
 	on="nodelay=1 keepalive=1 idle=60 intvl=15 cnt=4"
+	sockets_settle 2 "$on"
 	# through P: the client's end and the remote's end
 	[[ $output =~ local=127\.0\.0\.1\ $P\ peer=127\.0\.0\.1\ [0-9]+\ $on ]]
 	[ "$(grep -Ec "peer=127\.0\.0\.1 $SERVER_PORT nodelay=1 keepalive=1 idle=60 intvl=15 cnt=4" <<<"$output")" -eq 1 ]
@@ -178,14 +192,24 @@ sockets_of() {
 	[ "$(grep -Ec "peer=127\.0\.0\.1 $SERVER_PORT nodelay=1 keepalive=0" <<<"$output")" -eq 1 ]
 
 	# the reload keeps P's socket but turns keepalive off: new
-	# connections have none, the open one keeps its probes
-	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n keepalive: off;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	# connections have none, the open one keeps its probes; and the
+	# other way round for P2
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n keepalive: off;\n};\nlisten 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n};\n' \
+	    "$P" "$SERVER_PORT" "$P2" "$SERVER_PORT" >"$CONF"
 	kill -HUP "$TP_PID"
-	wait_for_log "reload complete: generation 2, 1 listeners kept"
+	wait_for_log "reload complete: generation 2, 2 listeners kept"
 	exec 7<>"/dev/tcp/127.0.0.1/$P"
 	printf 'c\n' >&7; read -t 10 -r x <&7; [ "$x" = c ]
-	run sockets_of
+	exec 8<>"/dev/tcp/127.0.0.1/$P2"
+	printf 'd\n' >&8; read -t 10 -r x <&8; [ "$x" = d ]
+	# both ends of the first and the last connection: once the sweep
+	# has set the last one's, it has passed the one through P too
+	sockets_settle 4 "$on"
 	[ "$(grep -Ec "local=127\.0\.0\.1 $P peer=127\.0\.0\.1 [0-9]+ $on" <<<"$output")" -eq 1 ]
 	[ "$(grep -Ec "local=127\.0\.0\.1 $P peer=127\.0\.0\.1 [0-9]+ nodelay=1 keepalive=0" <<<"$output")" -eq 1 ]
-	exec 5>&- 6>&- 7>&-
+	[ "$(grep -Ec "local=127\.0\.0\.1 $P2 peer=127\.0\.0\.1 [0-9]+ $on" <<<"$output")" -eq 1 ]
+	# remote ends: the first and the last with probes, the others none
+	[ "$(grep -Ec "peer=127\.0\.0\.1 $SERVER_PORT $on" <<<"$output")" -eq 2 ]
+	[ "$(grep -Ec "peer=127\.0\.0\.1 $SERVER_PORT nodelay=1 keepalive=0" <<<"$output")" -eq 2 ]
+	exec 5>&- 6>&- 7>&- 8>&-
 }
