@@ -308,8 +308,10 @@ relay_try_connect(struct relay *r)
 }
 
 /*
- * The remote became writable or failed.  Writable alone means connected:
- * only a failure needs the call that says why.
+ * The remote became writable or failed.  Linux reports a failed connect
+ * with POLLERR, so there writable alone means connected and only a
+ * failure needs the call that says why; other systems may report a
+ * refused connect as merely writable, so there it is always asked.
  */
 static void
 relay_connecting_io(struct relay *r, int revents)
@@ -317,10 +319,14 @@ relay_connecting_io(struct relay *r, int revents)
 	int		error = 0;
 	socklen_t	len = sizeof(error);
 
+#ifdef __linux__
 	if ((revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT) {
 		relay_established(r);
 		return;
 	}
+#else
+	(void)revents;
+#endif
 	if (getsockopt(r->remote.fd, SOL_SOCKET, SO_ERROR, &error, &len)
 	    == -1)
 		error = errno;
