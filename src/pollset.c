@@ -25,8 +25,9 @@ pollset_init(struct pollset *ps, size_t cap)
 	if (ps->slots == NULL)
 		return (-1);
 #if POLLSET_HAVE_EPOLL
-	if (pollset_epoll)
-		return (epset_init(ps));
+	/* Without an epoll set (out of descriptors?), poll will do. */
+	if (pollset_epoll && epset_init(ps) == 0)
+		return (0);
 #endif
 	if ((ps->pfd = reallocarray(NULL, ps->cap, sizeof(*ps->pfd))) == NULL) {
 		pollset_free(ps);
