@@ -65,6 +65,17 @@ usage(void)
 	exit(BENCH_EXIT_USAGE);
 }
 
+/* The host and port after a workload's options: the global dst. */
+static void
+target_args(int argc, char **argv)
+{
+	if (argc - optind != 2)
+		usage();
+	if (bench_sockaddr(argv[optind], argv[optind + 1], &dst, &dstlen)
+	    == -1)
+		exit(BENCH_EXIT_USAGE);
+}
+
 static void
 on_alarm(int sig)
 {
@@ -339,11 +350,7 @@ mode_rate(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (argc - optind != 2)
-		usage();
-	if (bench_sockaddr(argv[optind], argv[optind + 1], &dst, &dstlen)
-	    == -1)
-		exit(BENCH_EXIT_USAGE);
+	target_args(argc, argv);
 	if ((size_t)nthreads > inflight)
 		nthreads = (int)inflight;
 	alarm(timeout_s);
@@ -466,11 +473,7 @@ mode_rtt(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (argc - optind != 2)
-		usage();
-	if (bench_sockaddr(argv[optind], argv[optind + 1], &dst, &dstlen)
-	    == -1)
-		exit(BENCH_EXIT_USAGE);
+	target_args(argc, argv);
 	alarm(timeout_s);
 	if ((v = calloc(rounds, sizeof(*v))) == NULL)
 		err(BENCH_EXIT_FAIL, "calloc");
@@ -652,11 +655,7 @@ mode_idle(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (argc - optind != 2)
-		usage();
-	if (bench_sockaddr(argv[optind], argv[optind + 1], &dst, &dstlen)
-	    == -1)
-		exit(BENCH_EXIT_USAGE);
+	target_args(argc, argv);
 	alarm(timeout_s);
 	bench_raise_nofile();
 	if (bench_nofile() < nconns + 16)

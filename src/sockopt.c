@@ -9,6 +9,10 @@
 
 #include "sockopt.h"
 
+#define KEEPALIVE_IDLE_S	60	/* probe a silent peer after a minute */
+#define KEEPALIVE_INTVL_S	15
+#define KEEPALIVE_CNT		4
+
 void
 sockopt_keepalive(int fd, int on)
 {

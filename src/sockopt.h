@@ -15,10 +15,6 @@
 #define SOCKOPT_INHERITED	0
 #endif
 
-#define KEEPALIVE_IDLE_S	60	/* probe a silent peer after a minute */
-#define KEEPALIVE_INTVL_S	15
-#define KEEPALIVE_CNT		4
-
 void	sockopt_nodelay(int);
 void	sockopt_keepalive(int, int);
 void	sockopt_listener(int, int);
