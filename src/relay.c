@@ -345,7 +345,6 @@ relay_io(void *arg, int revents)
 	struct relay_end	*e = arg;
 	struct relay		*r = e->relay;
 	struct relay_dir	*in, *out;
-	size_t			 chunk;
 	int			 i;
 
 	if (r->state == RELAY_CONNECTING) {
@@ -371,17 +370,16 @@ relay_io(void *arg, int revents)
 	 * of it was written: a bulk transfer then costs one poll per burst,
 	 * not per read.  A short read means the source is drained for now.
 	 */
-	chunk = relay_dir_chunk(r->bufsize);
 	for (i = 0; i < FORWARD_BURST && (revents & (POLLIN | POLLHUP |
 	    POLLERR)) && !in->eof && relay_dir_pending(in) == 0; i++) {
-		uint64_t	before = in->bytes;
+		int	full;
 
-		if (relay_dir_forward(in, r->bufsize, r->worker->scratch)
-		    == -1) {
+		if ((full = relay_dir_forward(in, r->bufsize,
+		    r->worker->scratch)) == -1) {
 			relay_close(r, reason_of(errno), 1);
 			return;
 		}
-		if (in->bytes - before < chunk)
+		if (!full)
 			break;
 	}
 	if (r->up.shut && r->down.shut) {

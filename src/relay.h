@@ -29,7 +29,9 @@ struct relay_dir {
 	size_t		  off;
 	size_t		  len;
 	int		  pipe[2];	/* splice path: -1 while nothing waits */
+	size_t		  pipesz;	/* its capacity */
 	size_t		  inpipe;
+	int		  nogrow;	/* the kernel would not grow a pipe */
 	uint64_t	  bytes;	/* delivered to 'to' */
 	int		  eof;		/* read 0 from 'from' */
 	int		  shut;		/* 'to' was told EOF */
@@ -86,7 +88,6 @@ void	relay_shutdown_all(struct worker *);
 void	relay_dir_init(struct relay_dir *, struct relay_end *,
 	    struct relay_end *, const struct relay_dir *);
 size_t	relay_dir_pending(const struct relay_dir *);
-size_t	relay_dir_chunk(size_t);
 int	relay_dir_forward(struct relay_dir *, size_t, unsigned char *);
 int	relay_dir_flush(struct relay_dir *, size_t);
 void	relay_dir_release(struct relay_dir *, size_t);

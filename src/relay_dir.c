@@ -8,10 +8,16 @@
  * while bytes wait in it and is pooled otherwise.  Without splice, or
  * when no pipe can be had, a read goes into the worker's scratch buffer
  * and is written on at once; only the rest is copied into a pooled
- * buffer of -b bytes.  A copy reads at most -b bytes, a splice up to a
- * pipe's capacity (relay_dir_chunk); either way a direction is not read
- * again until what it holds has been written, so a connection holds at
- * most one read's worth per direction, and an idle one holds nothing.
+ * buffer of -b bytes.  A copy reads at most -b bytes, a splice up to its
+ * pipe's capacity; either way a direction is not read again until what
+ * it holds has been written, so a connection holds at most one read's
+ * worth per direction, and an idle one holds nothing.
+ *
+ * A pipe starts at the kernel's 64 KB (or -b, if larger).  One that a
+ * single splice fills is carrying a bulk transfer and is grown to
+ * 256 KB: a quarter of the splices, and larger sends on the far side.
+ * Grown pipes count against the user's pipe-user-pages-soft (see
+ * pipe(7)), so a worker grows at most PIPE_GROWN_MAX of them.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -27,6 +33,8 @@
 
 #define BUF_POOL_MAX	64	/* idle copy buffers kept for reuse */
 #define PIPE_DEFAULT_SZ	65536	/* a Linux pipe's capacity unless raised */
+#define PIPE_BULK_SZ	262144	/* what a pipe that fills grows to */
+#define PIPE_GROWN_MAX	32	/* grown pipes alive per worker, at most */
 
 #ifdef __linux__
 int	relay_splice = 1;
@@ -41,10 +49,16 @@ static struct {
 	size_t		 size;
 } buf_pool;
 
+struct pooled_pipe {
+	int		 fds[2];
+	size_t		 size;
+};
+
 static struct {
-	int		 fds[RELAY_PIPE_POOL_MAX][2];
+	struct pooled_pipe pipes[RELAY_PIPE_POOL_MAX];
 	size_t		 n;
 	size_t		 max;		/* fits the descriptor limit */
+	size_t		 grown;		/* alive, held or pooled, > 64 KB */
 } pipe_pool = { .max = RELAY_PIPE_POOL_MAX };
 
 static unsigned char *
@@ -69,6 +83,15 @@ buf_put(unsigned char *buf, size_t size)
 		free(buf);
 }
 
+static void
+pipe_close(int fds[2], size_t size)
+{
+	close(fds[0]);
+	close(fds[1]);
+	if (size > PIPE_DEFAULT_SZ)
+		pipe_pool.grown--;
+}
+
 /* Keep at most max idle pipes: each holds two descriptors. */
 void
 relay_dir_pool_limit(size_t max)
@@ -83,28 +106,69 @@ relay_dir_trim(void)
 	while (buf_pool.n > 0)
 		free(buf_pool.bufs[--buf_pool.n]);
 	while (pipe_pool.n > 0) {
-		pipe_pool.n--;
-		close(pipe_pool.fds[pipe_pool.n][0]);
-		close(pipe_pool.fds[pipe_pool.n][1]);
+		struct pooled_pipe	*p = &pipe_pool.pipes[--pipe_pool.n];
+
+		pipe_close(p->fds, p->size);
 	}
 }
 
 #ifdef __linux__
+/* Make d's pipe hold size bytes.  Returns -1 when the kernel says no. */
+static int
+pipe_grow(struct relay_dir *d, size_t size)
+{
+	int	got;
+
+	if ((got = fcntl(d->pipe[1], F_SETPIPE_SZ, (int)size)) == -1)
+		return (-1);
+	if (d->pipesz <= PIPE_DEFAULT_SZ && (size_t)got > PIPE_DEFAULT_SZ)
+		pipe_pool.grown++;
+	d->pipesz = (size_t)got;
+	return (0);
+}
+
 static int
 pipe_get(struct relay_dir *d, size_t bufsize)
 {
 	if (pipe_pool.n > 0) {
-		pipe_pool.n--;
-		d->pipe[0] = pipe_pool.fds[pipe_pool.n][0];
-		d->pipe[1] = pipe_pool.fds[pipe_pool.n][1];
-	} else if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		d->pipe[0] = d->pipe[1] = -1;
-		return (-1);
+		struct pooled_pipe	*p = &pipe_pool.pipes[--pipe_pool.n];
+
+		d->pipe[0] = p->fds[0];
+		d->pipe[1] = p->fds[1];
+		d->pipesz = p->size;
+	} else {
+		int	size;
+
+		if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+			d->pipe[0] = d->pipe[1] = -1;
+			return (-1);
+		}
+		/* Past pipe-user-pages-soft a new pipe gets two pages. */
+		size = fcntl(d->pipe[1], F_GETPIPE_SZ);
+		d->pipesz = size > 0 ? (size_t)size : PIPE_DEFAULT_SZ;
 	}
 	/* A larger -b needs a larger pipe to move a full read at once. */
-	if (bufsize > PIPE_DEFAULT_SZ)
-		fcntl(d->pipe[1], F_SETPIPE_SZ, (int)bufsize);
+	if (bufsize > d->pipesz)
+		(void)pipe_grow(d, bufsize);
 	return (0);
+}
+
+/*
+ * A splice filled d's pipe: the source has more than a pipe's worth
+ * waiting.  Grow the pipe, unless the worker holds enough grown ones or
+ * the kernel refused this relay before (EPERM past the user's
+ * pipe-user-pages-soft): then it stays as it is.
+ */
+static void
+pipe_filled(struct relay_dir *d)
+{
+	if (d->pipesz >= PIPE_BULK_SZ || d->nogrow ||
+	    pipe_pool.grown >= PIPE_GROWN_MAX)
+		return;
+	if (pipe_grow(d, PIPE_BULK_SZ) == -1) {
+		log_debug("cannot grow a pipe: %s", strerror(errno));
+		d->nogrow = 1;
+	}
 }
 #endif
 
@@ -115,14 +179,15 @@ pipe_put(struct relay_dir *d)
 	if (d->pipe[0] == -1)
 		return;
 	if (d->inpipe == 0 && pipe_pool.n < pipe_pool.max) {
-		pipe_pool.fds[pipe_pool.n][0] = d->pipe[0];
-		pipe_pool.fds[pipe_pool.n][1] = d->pipe[1];
-		pipe_pool.n++;
-	} else {
-		close(d->pipe[0]);
-		close(d->pipe[1]);
-	}
+		struct pooled_pipe	*p = &pipe_pool.pipes[pipe_pool.n++];
+
+		p->fds[0] = d->pipe[0];
+		p->fds[1] = d->pipe[1];
+		p->size = d->pipesz;
+	} else
+		pipe_close(d->pipe, d->pipesz);
 	d->pipe[0] = d->pipe[1] = -1;
+	d->pipesz = 0;
 	d->inpipe = 0;
 }
 
@@ -135,20 +200,6 @@ relay_dir_init(struct relay_dir *d, struct relay_end *from,
 	d->to = to;
 	d->reverse = reverse;
 	d->pipe[0] = d->pipe[1] = -1;
-}
-
-/*
- * The most one forward moves.  Spliced bytes never enter user memory and
- * sit in kernel pages the socket buffers held a moment before, so a
- * splice moves up to a whole pipe even when -b is smaller: a megabyte
- * costs 16 pairs of splices instead of 100.
- */
-size_t
-relay_dir_chunk(size_t bufsize)
-{
-	if (relay_splice && bufsize < PIPE_DEFAULT_SZ)
-		return (PIPE_DEFAULT_SZ);
-	return (bufsize);
 }
 
 size_t
@@ -226,32 +277,36 @@ relay_dir_flush(struct relay_dir *d, size_t bufsize)
 
 #ifdef __linux__
 /*
- * Move up to bufsize bytes by splice.  Returns 1 when done (bytes moved,
- * EOF seen, or nothing to read), 0 when the copy path must do it, -1 on
+ * Move up to a pipe's capacity by splice.  Spliced bytes never enter
+ * user memory and sit in kernel pages the socket buffers held a moment
+ * before, so a splice moves a whole pipe even when -b is smaller.
+ * Returns 1 when the pipe filled (more may wait), 0 when done (a short
+ * move, EOF, or nothing to read), 2 when the copy path must do it, -1 on
  * a failed end.
  */
 static int
 dir_splice(struct relay_dir *d, size_t bufsize)
 {
 	ssize_t	n, m;
+	int	filled;
 
 	if (pipe_get(d, bufsize) == -1)
-		return (0);		/* out of descriptors: copy instead */
-	n = splice(d->from->fd, NULL, d->pipe[1], NULL,
-	    relay_dir_chunk(bufsize), SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		return (2);		/* out of descriptors: copy instead */
+	n = splice(d->from->fd, NULL, d->pipe[1], NULL, d->pipesz,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n == -1) {
 		int	saved = errno;
 
 		pipe_put(d);
 		errno = saved;
 		if (would_block())
-			return (1);
+			return (0);
 		if (errno == EINVAL || errno == ENOSYS) {
 			/* This kernel cannot splice sockets: stop trying. */
 			log_debug("splice unavailable (%s), copying instead",
 			    strerror(errno));
 			relay_splice = 0;
-			return (0);
+			return (2);
 		}
 		return (-1);
 	}
@@ -259,8 +314,10 @@ dir_splice(struct relay_dir *d, size_t bufsize)
 		pipe_put(d);
 		d->eof = 1;
 		dir_shut(d);
-		return (1);
+		return (0);
 	}
+	if ((filled = (size_t)n == d->pipesz))
+		pipe_filled(d);
 	m = splice(d->pipe[0], NULL, d->to->fd, NULL, (size_t)n,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (m == -1) {
@@ -274,14 +331,15 @@ dir_splice(struct relay_dir *d, size_t bufsize)
 	d->inpipe = (size_t)(n - m);
 	if (d->inpipe == 0)
 		pipe_put(d);
-	return (1);
+	return (filled);
 }
 #endif
 
 /*
- * One read of up to bufsize bytes from d's source, written on at once;
- * what the destination does not take waits in d.  Returns -1 with errno
- * set when either end failed.
+ * One read from d's source, written on at once; what the destination
+ * does not take waits in d.  Returns 1 when the read moved all it could
+ * (the source may hold more), 0 when it did not, -1 with errno set when
+ * either end failed.
  */
 int
 relay_dir_forward(struct relay_dir *d, size_t bufsize, unsigned char *scratch)
@@ -292,8 +350,8 @@ relay_dir_forward(struct relay_dir *d, size_t bufsize, unsigned char *scratch)
 	if (relay_splice) {
 		int	rc = dir_splice(d, bufsize);
 
-		if (rc != 0)
-			return (rc == 1 ? 0 : -1);
+		if (rc != 2)
+			return (rc);
 	}
 #endif
 	n = recv(d->from->fd, scratch, bufsize, 0);
@@ -320,5 +378,5 @@ relay_dir_forward(struct relay_dir *d, size_t bufsize, unsigned char *scratch)
 		d->len = (size_t)(n - sent);
 		memcpy(d->buf, scratch + sent, d->len);
 	}
-	return (0);
+	return ((size_t)n == bufsize);
 }

@@ -9,6 +9,14 @@ setup() {
 	P=${PORTS[0]} P2=${PORTS[1]}
 }
 
+teardown() {
+	# put back what a test lowered
+	if [[ -n ${SAVED_PIPE_SOFT:-} ]]; then
+		echo "$SAVED_PIPE_SOFT" >/proc/sys/fs/pipe-user-pages-soft
+	fi
+	helper_teardown
+}
+
 @test "bytes are relayed both ways, v4 to v4" {
 	start_server echo
 	start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
@@ -233,6 +241,72 @@ pipes_of() {
 	else
 		[ "$seen" -eq 1 ]
 	fi
+}
+
+# pipe_sizes PID: the capacity of every pipe end PID holds, one a line
+pipe_sizes() {
+	"$TBIN/tp-sockopt" -p "$1" | sed 's/^pipe=//'
+}
+
+@test "a pipe that a splice fills grows to 256 KB; small exchanges keep 64 KB pipes" {
+	start_server echo
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	w=$(pgrep -P "$TP_PID")
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
+	[ "$output" = "ok 1000" ]
+	small=$(pipe_sizes "$w" | sort -u)
+	run_timeout 60 "$TBIN/tp-client" -m echo -n 20000000 127.0.0.1 "$P"
+	[ "$output" = "ok 20000000" ]
+	echo "after 1000 B: $small; after 20 MB: $(pipe_sizes "$w" | sort -u | tr '\n' ' ')" >&2
+	if [[ ${TP_EXTRA_ARGS:-} == *--no-splice* ]]; then
+		# the copy path holds no pipe (beyond valgrind's own, if it runs us)
+		! pipe_sizes "$w" | grep -qx 262144
+		return
+	fi
+	[ "$small" = 65536 ]
+	pipe_sizes "$w" | grep -qx 262144
+}
+
+@test "a worker grows at most 32 pipes, however many bulk relays wait on slow readers" {
+	[[ ${TP_EXTRA_ARGS:-} != *--no-splice* ]] || skip "the copy path uses no pipe"
+	start_server blob -n 50000000
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	# no wait_for_port: its probe would be a relay of the blob
+	wait_for_log "ready: 1 listeners, 1 workers"
+	w=$(pgrep -P "$TP_PID")
+	# each slow reader keeps its relay's pipe full, hence held
+	for i in $(seq 48); do
+		setsid "$TBIN/tp-client" -m slowverify -n 50000000 -b 1000 -d 2000 -T 60 \
+		    127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
+		register_pid $!
+	done
+	for i in $(seq 200); do
+		(( $(pipe_sizes "$w" | wc -l) >= 96 )) && break
+		sleep 0.05
+	done
+	sizes=$(pipe_sizes "$w" | sort | uniq -c | tr '\n' ' ')
+	echo "pipe ends by size: $sizes" >&2
+	(( $(pipe_sizes "$w" | wc -l) >= 96 ))
+	# each pipe has two ends
+	grown=$(pipe_sizes "$w" | grep -cx 262144)
+	((grown > 0 && grown <= 64))
+}
+
+@test "past the user's pipe-user-pages-soft, pipes stay small and every byte arrives" {
+	[[ ${TP_EXTRA_ARGS:-} != *--no-splice* ]] || skip "the copy path uses no pipe"
+	(( EUID == 0 )) || skip "needs root to lower fs.pipe-user-pages-soft"
+	SAVED_PIPE_SOFT=$(cat /proc/sys/fs/pipe-user-pages-soft)
+	echo 1 >/proc/sys/fs/pipe-user-pages-soft
+	start_server echo
+	start_tcpproxy -w 1 -u nobody -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	w=$(pgrep -P "$TP_PID")
+	run_timeout 60 "$TBIN/tp-client" -m echo -n 3000000 127.0.0.1 "$P"
+	[ "$output" = "ok 3000000" ]
+	# a pipe made past the limit has two pages, and may not grow
+	wait_for_log "cannot grow a pipe: Operation not permitted"
+	[ "$(pipe_sizes "$w" | sort -u)" = 8192 ]
 }
 
 @test "the chosen event loop is the one used: epoll on Linux unless --no-epoll" {

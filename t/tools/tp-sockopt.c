@@ -1,17 +1,24 @@
 /*
- * tp-sockopt: show the TCP options of another process's sockets.
+ * tp-sockopt: show the TCP options of another process's sockets, or the
+ * capacity of its pipes.
  *
  *	tp-sockopt PID
+ *	tp-sockopt -p PID
  *
  * For every TCP socket PID holds, one line:
  *
  *	local=ADDR PORT peer=ADDR PORT nodelay=N keepalive=N idle=N intvl=N cnt=N
  *
- * with "peer=- -" for a listening socket.  Each socket is borrowed with
- * pidfd_getfd(2) (Linux 5.6 and later, needs the right to ptrace PID),
- * which duplicates the descriptor: the options read are the socket's
- * own, whoever set them.  Keepalive timing is invisible to ss(8), so
- * this is how the suite checks it.
+ * with "peer=- -" for a listening socket.  With -p, for every pipe
+ * descriptor PID holds (both ends of a pipe count), one line:
+ *
+ *	pipe=BYTES
+ *
+ * Each descriptor is borrowed with pidfd_getfd(2) (Linux 5.6 and later,
+ * needs the right to ptrace PID), which duplicates it: the options read
+ * are the socket's or pipe's own, whoever set them.  Keepalive timing and
+ * pipe sizes are invisible to ss(8) and /proc, so this is how the suite
+ * checks them.
  */
 
 #include <sys/types.h>
@@ -24,6 +31,7 @@
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +86,12 @@ show(int fd)
 	    opt(fd, IPPROTO_TCP, TCP_KEEPCNT));
 }
 
+static void
+show_pipe(int fd)
+{
+	printf("pipe=%d\n", fcntl(fd, F_GETPIPE_SZ));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -85,11 +99,17 @@ main(int argc, char **argv)
 	struct dirent	*de;
 	DIR		*d;
 	long		 pid;
+	const char	*kind = "socket:";
 	int		 pidfd, fd;
 	ssize_t		 n;
 
+	if (argc == 3 && strcmp(argv[1], "-p") == 0) {
+		kind = "pipe:";
+		argv++;
+		argc--;
+	}
 	if (argc != 2)
-		errx(TP_EXIT_USAGE, "usage: tp-sockopt pid");
+		errx(TP_EXIT_USAGE, "usage: tp-sockopt [-p] pid");
 	pid = tp_num(argv[1], 1, 1L << 30, "pid");
 	if ((pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) == -1)
 		err(TP_EXIT_FAIL, "pidfd_open %ld", pid);
@@ -104,7 +124,7 @@ main(int argc, char **argv)
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		if (strncmp(target, "socket:", 7) != 0)
+		if (strncmp(target, kind, strlen(kind)) != 0)
 			continue;
 		fd = (int)syscall(SYS_pidfd_getfd, pidfd,
 		    atoi(de->d_name), 0);
@@ -114,7 +134,10 @@ main(int argc, char **argv)
 			err(TP_EXIT_FAIL, "pidfd_getfd %ld %s", pid,
 			    de->d_name);
 		}
-		show(fd);
+		if (kind[1] == 'i')
+			show_pipe(fd);
+		else
+			show(fd);
 		close(fd);
 	}
 	closedir(d);
