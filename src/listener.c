@@ -28,8 +28,15 @@ listener_table_init(struct listener_table *t)
 	conf_init(&t->conf, CONF_BUFSIZE_DEFAULT);
 }
 
+/*
+ * Bind a listening socket to a.  A socket of a group (SO_REUSEPORT) is
+ * bound like any other if it is the first, and marked only then: so a
+ * port that anything holds is refused as ever, and nothing can join the
+ * group unless it asks for it too, with the same user.
+ */
 static int
-bind_listener(const struct addr *a, char *err, size_t errlen)
+bind_listener(const struct addr *a, int group, int first, char *err,
+    size_t errlen)
 {
 	char	buf[ADDR_STRLEN];
 	int	fd, one = 1;
@@ -44,8 +51,18 @@ bind_listener(const struct addr *a, char *err, size_t errlen)
 	if (a->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		goto fail;
+#ifdef SO_REUSEPORT
+	if (group && !first && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1)
+		goto fail;
+#endif
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1)
 		goto fail;
+#ifdef SO_REUSEPORT
+	if (group && first && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1)
+		goto fail;
+#endif
 	if (listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
 	return (fd);
@@ -55,6 +72,86 @@ fail:
 	if (fd != -1)
 		close(fd);
 	return (-1);
+}
+
+static void
+close_all(struct listener *l)
+{
+	int	i;
+
+	for (i = 0; i < l->nfds; i++)
+		if (l->fds[i] != -1)
+			close(l->fds[i]);
+	l->nfds = 0;
+}
+
+/*
+ * One socket per worker where the kernel spreads connections over a
+ * group (Linux): a worker then accepts from a queue of its own, without
+ * waking the others, and the accept queues add up.  Elsewhere, the
+ * SO_REUSEPORT of BSD does not spread them, so the workers share one.
+ */
+static int
+bind_all(struct listener *l, int nworkers, char *err, size_t errlen)
+{
+#ifdef __linux__
+	int	group = nworkers > 1;
+#else
+	int	group = 0;
+#endif
+	int	i, n = group ? nworkers : 1;
+
+	l->nfds = 0;
+	for (i = 0; i < n; i++) {
+		if ((l->fds[i] = bind_listener(&l->local, group, i == 0, err,
+		    errlen)) == -1) {
+			close_all(l);
+			return (-1);
+		}
+		l->nfds++;
+	}
+	return (0);
+}
+
+/*
+ * The socket worker index i (from 0) is to accept from: its own, bound
+ * afresh if it was dropped when its worker died, or a shared one.
+ */
+int
+listener_fd(struct listener *l, int i)
+{
+	char	err[256];
+	int	j;
+
+	if (l->nfds == 1)
+		return (l->fds[0]);
+	if (l->fds[i] == -1 && (l->fds[i] = bind_listener(&l->local, 1, 0,
+	    err, sizeof(err))) != -1 && SOCKOPT_INHERITED)
+		sockopt_listener(l->fds[i], l->stanza->limits.keepalive);
+	if (l->fds[i] != -1)
+		return (l->fds[i]);
+	log_warnx("%s; worker %d shares another worker's socket", err, i + 1);
+	for (j = 0; j < l->nfds; j++)
+		if (l->fds[j] != -1)
+			return (l->fds[j]);
+	return (-1);
+}
+
+/*
+ * Worker index i died: close its sockets, so that the kernel sends new
+ * clients to the other workers' until it is back, instead of queueing
+ * them for nobody.  Those already queued are reset.
+ */
+void
+listener_table_drop_worker(struct listener_table *t, int i)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &t->list, entry)
+		if (l->nfds > 1 && l->fds[i] != -1) {
+			close(l->fds[i]);
+			l->fds[i] = -1;
+		}
 }
 
 static struct listener *
@@ -80,7 +177,7 @@ find_by_addr(const struct listener_table *t, const struct addr *a)
  */
 int
 listener_table_build(struct listener_table *t, struct conf *c,
-    struct listener_table *old, uint32_t *next_id)
+    struct listener_table *old, uint32_t *next_id, int nworkers)
 {
 	struct conf_stanza	*s;
 	struct listener		*l, *prev;
@@ -105,17 +202,21 @@ listener_table_build(struct listener_table *t, struct conf *c,
 			l->local = s->locals.a[i];
 			l->stanza = s;
 			if ((prev = find_by_addr(old, &l->local)) != NULL) {
-				l->fd = prev->fd;
+				memcpy(l->fds, prev->fds, sizeof(l->fds));
+				l->nfds = prev->nfds;
 				l->id = prev->id;
-			} else if ((l->fd = activation_take(&l->local)) == -1 &&
-			    (l->fd = bind_listener(&l->local, err,
-			    sizeof(err))) == -1) {
+			} else if ((l->fds[0] = activation_take(&l->local))
+			    == -1 && bind_all(l, nworkers, err, sizeof(err))
+			    == -1) {
 				conf_error(&t->conf, &s->pos, "%s", err);
 				free(l);
 				failed = 1;
 				continue;
-			} else
+			} else {
+				if (l->nfds == 0)	/* passed: shared */
+					l->nfds = 1;
 				l->id = (*next_id)++;
+			}
 			TAILQ_INSERT_TAIL(&t->list, l, entry);
 			t->n++;
 		}
@@ -127,7 +228,10 @@ listener_table_build(struct listener_table *t, struct conf *c,
 	/* Final now: accepted sockets will inherit these (sockopt.h). */
 	if (SOCKOPT_INHERITED)
 		TAILQ_FOREACH(l, &t->list, entry)
-			sockopt_listener(l->fd, l->stanza->limits.keepalive);
+			for (i = 0; i < (size_t)l->nfds; i++)
+				if (l->fds[i] != -1)
+					sockopt_listener(l->fds[i],
+					    l->stanza->limits.keepalive);
 	return (0);
 }
 
@@ -139,8 +243,8 @@ listener_table_free(struct listener_table *t, const struct listener_table *keep)
 
 	while ((l = TAILQ_FIRST(&t->list)) != NULL) {
 		TAILQ_REMOVE(&t->list, l, entry);
-		if (l->fd != -1 && find_by_addr(keep, &l->local) == NULL)
-			close(l->fd);
+		if (find_by_addr(keep, &l->local) == NULL)
+			close_all(l);
 		free(l);
 	}
 	t->n = 0;

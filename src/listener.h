@@ -1,6 +1,7 @@
 /*
- * The master's listener table: one bound socket per resolved local
- * address of every stanza.
+ * The master's listener table: for every resolved local address of every
+ * stanza, one bound socket per worker (Linux: an SO_REUSEPORT group, so
+ * each worker has an accept queue of its own) or one that they share.
  */
 #ifndef TCPPROXY_LISTENER_H
 #define TCPPROXY_LISTENER_H
@@ -13,12 +14,14 @@
 #include "proto.h"
 
 #define LISTEN_BACKLOG	4096
+#define LISTENER_SOCKETS_MAX 64		/* = the most workers (-w) */
 
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	uint32_t		 id;
 	struct addr		 local;
-	int			 fd;
+	int			 fds[LISTENER_SOCKETS_MAX]; /* by worker; -1: none */
+	int			 nfds;		/* 1: all share fds[0] */
 	struct conf_stanza	*stanza;	/* in the table's conf */
 	uint64_t		 connections;	/* SIGUSR1: the workers' sum */
 	struct proto_counters	 counters;	/* SIGUSR1: the workers' sum */
@@ -35,11 +38,13 @@ struct listener_table {
 
 void	listener_table_init(struct listener_table *);
 int	listener_table_build(struct listener_table *, struct conf *,
-	    struct listener_table *, uint32_t *);
+	    struct listener_table *, uint32_t *, int);
 void	listener_table_free(struct listener_table *,
 	    const struct listener_table *);
 void	listener_to_proto(const struct listener *, uint32_t,
 	    struct proto_listener *);
 void	listener_describe(const struct listener *, char *, size_t);
+int	listener_fd(struct listener *, int);
+void	listener_table_drop_worker(struct listener_table *, int);
 
 #endif

@@ -37,7 +37,7 @@
 #ifndef TCPPROXY_CONFFILE
 #define TCPPROXY_CONFFILE	"/etc/tcpproxy.conf"
 #endif
-#define WORKERS_MAX		64
+#define WORKERS_MAX		LISTENER_SOCKETS_MAX
 /* Long options only. */
 #define OPT_NO_SPLICE		1000
 #define OPT_POLICY		1001	/* a conf_policy default */
@@ -508,7 +508,8 @@ main(int argc, char *argv[])
 		fatal("table");
 	setup.next_id = 1;
 	activation_collect();
-	if (listener_table_build(table, &c, NULL, &setup.next_id) == -1) {
+	if (listener_table_build(table, &c, NULL, &setup.next_id, o.nworkers)
+	    == -1) {
 		if (setup.pidfh != NULL)
 			pidfile_remove(setup.pidfh);
 		exit(1);

@@ -148,7 +148,8 @@ send_table(struct worker_proc *w)
 
 	TAILQ_FOREACH(l, &m.table->list, entry) {
 		listener_to_proto(l, m.table->generation, &pl);
-		if ((fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+		if ((fd = listener_fd(l, w->id - 1)) == -1 ||
+		    (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
 		    msg_enqueue(&w->ch, PROTO_LISTENER, &pl, sizeof(pl), fd)
 		    == -1)
 			goto fail;
@@ -225,6 +226,7 @@ worker_gone(struct worker_proc *w)
 	w->pid = -1;
 	/* Its connections are gone: so are the counts they held. */
 	counts_forget_worker(w->id);
+	listener_table_drop_worker(m.table, w->id - 1);
 	if (m.startup_deadline_ms > 0)
 		startup_failed();
 	if (now - w->started_ms >= RESPAWN_STABLE_MS)
@@ -718,7 +720,8 @@ reload(void)
 		conf_free(&c);
 		return;
 	}
-	if (listener_table_build(nt, &c, m.table, &m.setup->next_id) == -1) {
+	if (listener_table_build(nt, &c, m.table, &m.setup->next_id,
+	    m.setup->nworkers) == -1) {
 		reload_failed(nt->conf.nerrors);
 		conf_free(&c);
 		free(nt);
@@ -745,6 +748,8 @@ reload(void)
 	for (i = 0; i < m.setup->nworkers; i++)
 		if (live(&m.workers[i]))
 			send_table(&m.workers[i]);
+		else if (m.workers[i].pid == -1)	/* to be restarted */
+			listener_table_drop_worker(nt, i);
 	m.reload_waiting = 1;
 	all_acked_check();
 }

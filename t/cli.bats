@@ -164,6 +164,13 @@ bad() {
 	    -l 127.0.0.1 -p "$SERVER_PORT" -r 127.0.0.1 -o 1
 }
 
+@test "a port that another tcpproxy holds fails the start: its workers' sockets admit no one" {
+	start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o 1
+	wait_for_port "$P"
+	bad "^tcpproxy: -p: cannot listen on 127.0.0.1:$P: Address already in use" \
+	    -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o 1
+}
+
 @test "as an unprivileged user: -u and -C that need root are refused" {
 	local np="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 	expect_fail_line 1 "^tcpproxy: cannot switch to user 'daemon': not running as root" \

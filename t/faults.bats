@@ -128,3 +128,50 @@ local_port() {
 	echo "alive=$alive lost=$lost"
 	[ $((alive + lost)) -eq 12 ]
 }
+
+# listen_inodes PID PORT: the inodes of PID's listening sockets on PORT
+listen_inodes() {
+	local hex ino
+	hex=$(printf '%04X' "$2")
+	for ino in $(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n'); do
+		awk -v i="$ino" -v p=":$hex" '$10 == i && $4 == "0A" &&
+		    substr($2, length($2) - 4) == p { print i }' /proc/net/tcp
+	done | sort
+}
+
+@test "each worker accepts from a socket of its own; a dead worker's goes with it" {
+	start_server echo
+	start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	pid1=$(grep -E "started worker 1, pid" "$TP_LOG" | tail -1 | sed -E 's/.*pid ([0-9]+).*/\1/')
+	pid2=$(grep -E "started worker 2, pid" "$TP_LOG" | tail -1 | sed -E 's/.*pid ([0-9]+).*/\1/')
+	s1=$(listen_inodes "$pid1" "$P") s2=$(listen_inodes "$pid2" "$P")
+	# one each, not the same, and the master holds exactly these two
+	[ "$(echo "$s1" | wc -l)" -eq 1 ] && [ "$(echo "$s2" | wc -l)" -eq 1 ]
+	[ "$s1" != "$s2" ]
+	[ "$(listen_inodes "$TP_PID" "$P" | tr '\n' ' ')" = "$(printf '%s\n' "$s1" "$s2" | sort | tr '\n' ' ')" ]
+	# both get clients
+	for i in $(seq 40); do
+		run_timeout 10 "$TBIN/tp-client" -m echo -n 10 127.0.0.1 "$P"
+		[ "$output" = "ok 10" ]
+	done
+	wait_for_count 40 "relay [0-9]+: close .*reason=eof"
+	grep -q "worker 1: relay [0-9]*: new client" "$TP_LOG"
+	grep -q "worker 2: relay [0-9]*: new client" "$TP_LOG"
+
+	kill -9 "$pid1"
+	wait_for_log "worker 1 \(pid $pid1\) killed by signal 9"
+	wait_for_count 2 "started worker 1, pid"
+	wait_for_count 2 "worker 1: now serving"
+	new1=$(grep -E "started worker 1, pid" "$TP_LOG" | tail -1 | sed -E 's/.*pid ([0-9]+).*/\1/')
+	n1=$(listen_inodes "$new1" "$P")
+	# the replacement has a new socket; the dead one's is closed everywhere
+	[ "$(echo "$n1" | wc -l)" -eq 1 ]
+	[ "$n1" != "$s1" ]
+	[ "$(listen_inodes "$TP_PID" "$P" | tr '\n' ' ')" = "$(printf '%s\n' "$n1" "$s2" | sort | tr '\n' ' ')" ]
+	[ -z "$(awk -v i="$s1" '$10 == i' /proc/net/tcp)" ]
+	for i in $(seq 20); do
+		run_timeout 10 "$TBIN/tp-client" -m echo -n 10 127.0.0.1 "$P"
+		[ "$output" = "ok 10" ]
+	done
+}

@@ -71,11 +71,6 @@ listen_inode() {
 	done
 }
 
-# holds_socket PID INODE: PID has a descriptor for that socket
-holds_socket() {
-	find "/proc/$1/fd" -lname "socket:\[$2\]" 2>/dev/null | grep -q .
-}
-
 workers_of() {
 	pgrep -P "$1" | sort -n
 }
@@ -110,8 +105,9 @@ since_last_reload() {
 	wait_for_log "ready: 2 listeners"
 	run_timeout 10 "$TBIN/tp-client" -m verify -n 1111 127.0.0.1 "$P1"
 	[ "$output" = "ok 1111" ]
-	ino=$(listen_inode "$TP_PID" "$P1")
-	[ -n "$ino" ]
+	# one socket per worker (an SO_REUSEPORT group; a shared one elsewhere)
+	inos=$(listen_inode "$TP_PID" "$P1" | sort | tr '\n' ' ')
+	[ "$(echo $inos | wc -w)" -eq 2 ]
 	[ -n "$(listen_inode "$TP_PID" "$P2")" ]
 
 	# one reload: P1 changes its remote, P2 goes, P3 comes
@@ -122,11 +118,14 @@ since_last_reload() {
 	grep -q "NOTICE: master: listening on 127.0.0.1:$P3 -> 127.0.0.1:$A$" "$TP_LOG"
 	grep -q "NOTICE: master: closing 127.0.0.1:$P2 -> 127.0.0.1:$A$" "$TP_LOG"
 
-	# the very same socket, in the master and in every worker
-	[ "$(listen_inode "$TP_PID" "$P1")" = "$ino" ]
+	# the very same sockets, in the master, and one in each worker
+	[ "$(listen_inode "$TP_PID" "$P1" | sort | tr '\n' ' ')" = "$inos" ]
+	held=""
 	for w in $(workers_of "$TP_PID"); do
-		holds_socket "$w" "$ino"
+		[ "$(listen_inode "$w" "$P1" | wc -l)" -eq 1 ]
+		held+="$(listen_inode "$w" "$P1") "
 	done
+	[ "$(echo $held | tr ' ' '\n' | sort | tr '\n' ' ')" = "$inos" ]
 	[ -z "$(listen_inode "$TP_PID" "$P2")" ]
 	# new connections follow the new remote
 	run_timeout 10 "$TBIN/tp-client" -m verify -n 2222 127.0.0.1 "$P1"
