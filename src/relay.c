@@ -32,6 +32,8 @@
 #include "worker.h"
 
 #define FORWARD_BURST	8	/* reads per wake-up while data keeps coming */
+#define KEEPALIVE_AGE_MS 1000	/* a relay this old gets keepalive... */
+#define KEEPALIVE_PER_SWEEP 256	/* ...this many a sweep at most */
 
 static void	relay_io(void *, int);
 static void	relay_try_connect(struct relay *);
@@ -492,17 +494,23 @@ relay_sweep(struct worker *w, int64_t now)
 {
 	const struct proto_listener	*lc;
 	struct relay			*r, *next;
+	int				 budget = KEEPALIVE_PER_SWEEP;
 
 	for (r = TAILQ_FIRST(&w->relays); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
 		lc = &r->listener->conf;
-		if (r->state == RELAY_ESTABLISHED && !r->keepalive_set) {
+		if (r->state == RELAY_ESTABLISHED && !r->keepalive_set &&
+		    now - r->started_ms >= KEEPALIVE_AGE_MS && budget > 0) {
 			/*
-			 * Probes matter only to a connection that lives: its
-			 * first sweep sets them, not every connect (four
-			 * calls on each remote socket, and on each client
-			 * where the listener's are not inherited).
+			 * Probes matter only to a connection that lives: a
+			 * sweep sets them once it is a second old, not every
+			 * connect (four calls on each remote socket, and on
+			 * each client where the listener's are not
+			 * inherited).  The oldest come first, a few hundred
+			 * a sweep, so that a burst of new connections does
+			 * not stall the worker for all of them at once.
 			 */
+			budget--;
 			r->keepalive_set = 1;
 			if (lc->keepalive) {
 				sockopt_keepalive(r->remote.fd, 1);
@@ -522,6 +530,9 @@ relay_sweep(struct worker *w, int64_t now)
 		    now - r->active_ms >= lc->idle_timeout_ms)
 			relay_close(r, REASON_IDLE_TIMEOUT, 0);
 	}
+	if (budget < KEEPALIVE_PER_SWEEP)
+		log_debug("sweep: keepalive set on %d connections",
+		    KEEPALIVE_PER_SWEEP - budget);
 }
 
 /* The worker stops: every relay ends, each with its accounting line. */

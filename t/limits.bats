@@ -89,7 +89,7 @@ setup() {
 	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 3 ]
 	kill "${holders[@]:0:2}"
 	wait_for_count 5 "relay [0-9]+: new client"
-	! grep -q "reason=limit" "$TP_LOG"
+	! grep -q "reason=limit" "$TP_LOG" || false
 }
 
 @test "max-per-source: counted per source prefix over all workers" {
@@ -135,7 +135,7 @@ setup() {
 	# slowverify half-closes at once, then reads for some seconds
 	run_timeout 60 "$TBIN/tp-client" -m slowverify -n 20000000 -b 3000 -d 500 -T 50 127.0.0.1 "$P"
 	[ "$output" = "ok 20000000" ]
-	! grep -q "reason=fin-timeout" "$TP_LOG"
+	! grep -q "reason=fin-timeout" "$TP_LOG" || false
 }
 
 @test "on SIGTERM every open connection gets its close line, reason shutdown" {
@@ -171,6 +171,27 @@ sockets_settle() {
 	echo "sockets_settle: not $1 sockets match /$2/:" >&2
 	echo "$output" >&2
 	return 1
+}
+
+@test "after a burst of 600 connections, keepalive reaches them over several sweeps, 256 at most each" {
+	start_server echo
+	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	setsid "$TBIN/tp-load" -H -c 600 -T 120 127.0.0.1 "$P" \
+	    </dev/null >"$BATS_TEST_TMPDIR/idle.out" 2>&1 3>&- &
+	register_pid $!
+	wait_for_log "^established 600$" "$BATS_TEST_TMPDIR/idle.out" 60
+	# 601 with wait_for_port's probe, if a sweep caught it
+	for i in $(seq 100); do
+		n=$(grep -o "sweep: keepalive set on [0-9]* connections" "$TP_LOG" | awk '{ s += $5 } END { print s + 0 }')
+		((n >= 600)) && break
+		sleep 0.1
+	done
+	grep "sweep: keepalive set on" "$TP_LOG" >&2
+	((n >= 600))
+	# no sweep did more than 256
+	! grep -o "sweep: keepalive set on [0-9]* connections" "$TP_LOG" | awk '$5 > 256 { bad = 1 } END { exit !bad }' || false
+	(( $(grep -c "sweep: keepalive set on" "$TP_LOG") >= 3 ))
 }
 
 @test "keepalive: both ends probe at 60/15/4 with TCP_NODELAY; off, and a reload turning it off, leave it off" {
