@@ -131,7 +131,7 @@ tcp_inodes() {
 	wait_for_log "worker $other \(pid $victim\) killed by signal 9"
 	wait_for_log "started worker $other, pid"
 	wait_workers "$TP_PID" 2
-	! workers_of "$TP_PID" | grep -qx "$victim"
+	! workers_of "$TP_PID" | grep -qx "$victim" || false
 	printf 'two\n' >&5
 	read -t 10 -r line <&5
 	[ "$line" = two ]
@@ -188,8 +188,11 @@ tcp_inodes() {
 	[ "$(echo "$ws" | wc -l)" -eq 2 ]
 	kill -TERM "$pid"
 	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	! kill -0 "$pid" 2>/dev/null
-	for w in $ws; do ! kill -0 "$w" 2>/dev/null; done
+	! kill -0 "$pid" 2>/dev/null || false
+	for w in $ws; do
+		for i in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.05; done
+		! kill -0 "$w" 2>/dev/null || false
+	done
 	[ ! -e "$pidf" ]
 	grep -q "SIGTERM received, shutting down" "$BATS_TEST_TMPDIR/d.log"
 }
@@ -209,7 +212,10 @@ tcp_inodes() {
 		ws=$(workers_of "$TP_PID")
 		stop_tcpproxy "$sig"
 		[ "$TP_STATUS" -eq 0 ]
-		for w in $ws; do ! kill -0 "$w" 2>/dev/null; done
+		for w in $ws; do
+		for i in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.05; done
+		! kill -0 "$w" 2>/dev/null || false
+	done
 		grep -q "SIG$sig received, shutting down" "$TP_LOG"
 		run "$TBIN/tp-client" -m connect -T 2 127.0.0.1 "$P"
 		[ "$status" -ne 0 ]
@@ -224,7 +230,7 @@ tcp_inodes() {
 	kill -9 "$TP_PID"
 	for w in $ws; do
 		for i in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.05; done
-		! kill -0 "$w" 2>/dev/null
+		! kill -0 "$w" 2>/dev/null || false
 	done
 }
 
