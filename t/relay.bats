@@ -327,3 +327,19 @@ pipe_sizes() {
 		grep -q "worker 1: waiting with epoll$" "$TP_LOG"
 	fi
 }
+
+@test "a worker that cannot make its epoll set waits with poll instead, and relays" {
+	[[ ${TP_EXTRA_ARGS:-} != *--no-epoll* ]] || skip "poll is the choice already"
+	start_server echo
+	# every epoll_create1(2) of the daemon fails, as when out of descriptors
+	start_tcpproxy_via strace -D -f -o /dev/null -e trace=epoll_create1 \
+	    -e inject=epoll_create1:error=EMFILE -- \
+	    -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	run_timeout 20 "$TBIN/tp-client" -m echo -n 1000000 127.0.0.1 "$P"
+	[ "$output" = "ok 1000000" ]
+	wait_for_log "worker 1: waiting with poll$"
+	w=$(pgrep -P "$TP_PID")
+	[ "$(find "/proc/$w/fd" -lname "anon_inode:\[eventpoll\]" | wc -l)" -eq 0 ]
+	! grep -q "killed by signal\|exited with status" "$TP_LOG" || false
+}
