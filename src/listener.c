@@ -35,6 +35,20 @@ listener_table_init(struct listener_table *t)
  * group unless it asks for it too, with the same user.
  */
 static int
+join_group(int fd)
+{
+#ifdef SO_REUSEPORT
+	int	one = 1;
+
+	return (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)));
+#else
+	(void)fd;
+	errno = EOPNOTSUPP;
+	return (-1);
+#endif
+}
+
+static int
 bind_listener(const struct addr *a, int group, int first, char *err,
     size_t errlen)
 {
@@ -51,18 +65,12 @@ bind_listener(const struct addr *a, int group, int first, char *err,
 	if (a->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		goto fail;
-#ifdef SO_REUSEPORT
-	if (group && !first && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof(one)) == -1)
+	if (group && !first && join_group(fd) == -1)
 		goto fail;
-#endif
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1)
 		goto fail;
-#ifdef SO_REUSEPORT
-	if (group && first && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof(one)) == -1)
+	if (group && first && join_group(fd) == -1)
 		goto fail;
-#endif
 	if (listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
 	return (fd);
@@ -118,7 +126,7 @@ bind_all(struct listener *l, int nworkers, char *err, size_t errlen)
  * afresh if it was dropped when its worker died, or a shared one.
  */
 int
-listener_fd(struct listener *l, int i)
+listener_worker_socket(struct listener *l, int i)
 {
 	char	err[256];
 	int	j;

@@ -44,7 +44,7 @@ void	listener_table_free(struct listener_table *,
 void	listener_to_proto(const struct listener *, uint32_t,
 	    struct proto_listener *);
 void	listener_describe(const struct listener *, char *, size_t);
-int	listener_fd(struct listener *, int);
+int	listener_worker_socket(struct listener *, int);
 void	listener_table_drop_worker(struct listener_table *, int);
 
 #endif

@@ -148,7 +148,7 @@ send_table(struct worker_proc *w)
 
 	TAILQ_FOREACH(l, &m.table->list, entry) {
 		listener_to_proto(l, m.table->generation, &pl);
-		if ((fd = listener_fd(l, w->id - 1)) == -1 ||
+		if ((fd = listener_worker_socket(l, w->id - 1)) == -1 ||
 		    (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
 		    msg_enqueue(&w->ch, PROTO_LISTENER, &pl, sizeof(pl), fd)
 		    == -1)

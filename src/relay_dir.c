@@ -35,6 +35,7 @@
 #define PIPE_DEFAULT_SZ	65536	/* a Linux pipe's capacity unless raised */
 #define PIPE_BULK_SZ	262144	/* what a pipe that fills grows to */
 #define PIPE_GROWN_MAX	32	/* grown pipes alive per worker, at most */
+#define SPLICE_NOT_DONE	2	/* dir_splice: the copy path must move it */
 
 #ifdef __linux__
 int	relay_splice = 1;
@@ -281,8 +282,8 @@ relay_dir_flush(struct relay_dir *d, size_t bufsize)
  * user memory and sit in kernel pages the socket buffers held a moment
  * before, so a splice moves a whole pipe even when -b is smaller.
  * Returns 1 when the pipe filled (more may wait), 0 when done (a short
- * move, EOF, or nothing to read), 2 when the copy path must do it, -1 on
- * a failed end.
+ * move, EOF, or nothing to read), SPLICE_NOT_DONE when the copy path
+ * must do it, -1 on a failed end.
  */
 static int
 dir_splice(struct relay_dir *d, size_t bufsize)
@@ -291,7 +292,7 @@ dir_splice(struct relay_dir *d, size_t bufsize)
 	int	filled;
 
 	if (pipe_get(d, bufsize) == -1)
-		return (2);		/* out of descriptors: copy instead */
+		return (SPLICE_NOT_DONE);	/* out of descriptors */
 	n = splice(d->from->fd, NULL, d->pipe[1], NULL, d->pipesz,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n == -1) {
@@ -306,7 +307,7 @@ dir_splice(struct relay_dir *d, size_t bufsize)
 			log_debug("splice unavailable (%s), copying instead",
 			    strerror(errno));
 			relay_splice = 0;
-			return (2);
+			return (SPLICE_NOT_DONE);
 		}
 		return (-1);
 	}
@@ -350,7 +351,7 @@ relay_dir_forward(struct relay_dir *d, size_t bufsize, unsigned char *scratch)
 	if (relay_splice) {
 		int	rc = dir_splice(d, bufsize);
 
-		if (rc != 2)
+		if (rc != SPLICE_NOT_DONE)
 			return (rc);
 	}
 #endif
