@@ -5,9 +5,13 @@
  * owns a row and only ever writes its own; a limit is checked against
  * the sum of all rows.  A worker counts a connection first and checks
  * afterwards, backing off when the sum is over the limit: two workers
- * racing for the last place may then both refuse, but the limit is
- * never exceeded.  When a worker dies the master clears its row, so a
- * crash cannot leak counts.
+ * racing for the last place may then both back off, but the limit is
+ * never exceeded.  The listener's place is taken before accept(2), so
+ * that a client over max-connections stays in the kernel's queue
+ * instead of being accepted and closed (a worker that backs off looks
+ * again shortly); the source is only known after.
+ * When a worker dies the master clears its row, so a crash cannot leak
+ * counts.
  *
  * Listeners and sources are hashed into fixed slots: two sources that
  * share a slot share a count, which can only refuse early, never admit
@@ -125,50 +129,53 @@ sum_slot(int source, uint32_t slot)
 	return (sum);
 }
 
-/* Is the listener at max-connections?  Then leave clients queued. */
+/*
+ * Before accept(2): take a place under the listener's max-connections,
+ * or return -1 when there is none, and the client waits in the queue.
+ */
 int
-counts_listener_full(const struct proto_listener *pl)
+counts_reserve(const struct proto_listener *pl, struct counts_hold *h)
 {
-	if (rows == NULL || pl->max_connections == 0)
+	memset(h, 0, sizeof(*h));
+	if (rows == NULL || self < 0 || self >= nrows ||
+	    pl->max_connections == 0)
 		return (0);
-	return (sum_slot(0, pl->id % LISTENER_SLOTS) >= pl->max_connections);
+	h->listener_slot = pl->id % LISTENER_SLOTS;
+	atomic_fetch_add(&rows[self].listener[h->listener_slot], 1);
+	h->listener_held = 1;
+	if (sum_slot(0, h->listener_slot) > pl->max_connections) {
+		counts_release(h);
+		return (-1);
+	}
+	return (0);
 }
 
-enum counts_verdict
+/* After accept(2): the client's source, under max-per-source, or -1. */
+int
 counts_acquire(const struct proto_listener *pl, const struct addr *client,
     struct counts_hold *h)
 {
-	struct counts_row	*mine;
-
-	memset(h, 0, sizeof(*h));
 	if (rows == NULL || self < 0 || self >= nrows ||
-	    (pl->max_connections == 0 && pl->max_per_source == 0))
-		return (COUNTS_OK);
-	mine = &rows[self];
-	h->listener_slot = pl->id % LISTENER_SLOTS;
+	    pl->max_per_source == 0)
+		return (0);
 	h->source_slot = source_slot(pl, client);
-	atomic_fetch_add(&mine->listener[h->listener_slot], 1);
-	atomic_fetch_add(&mine->source[h->source_slot], 1);
-	h->held = 1;
-	if (pl->max_connections > 0 &&
-	    sum_slot(0, h->listener_slot) > pl->max_connections) {
+	atomic_fetch_add(&rows[self].source[h->source_slot], 1);
+	h->source_held = 1;
+	if (sum_slot(1, h->source_slot) > pl->max_per_source) {
 		counts_release(h);
-		return (COUNTS_LISTENER_FULL);
+		return (-1);
 	}
-	if (pl->max_per_source > 0 &&
-	    sum_slot(1, h->source_slot) > pl->max_per_source) {
-		counts_release(h);
-		return (COUNTS_SOURCE_FULL);
-	}
-	return (COUNTS_OK);
+	return (0);
 }
 
 void
 counts_release(struct counts_hold *h)
 {
-	if (!h->held || rows == NULL || self < 0)
+	if (rows == NULL || self < 0)
 		return;
-	atomic_fetch_sub(&rows[self].listener[h->listener_slot], 1);
-	atomic_fetch_sub(&rows[self].source[h->source_slot], 1);
-	h->held = 0;
+	if (h->listener_held)
+		atomic_fetch_sub(&rows[self].listener[h->listener_slot], 1);
+	if (h->source_held)
+		atomic_fetch_sub(&rows[self].source[h->source_slot], 1);
+	h->listener_held = h->source_held = 0;
 }

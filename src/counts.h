@@ -15,17 +15,16 @@ struct proto_listener;
 struct counts_hold {
 	uint32_t	listener_slot;
 	uint32_t	source_slot;
-	uint8_t		held;
+	uint8_t		listener_held;
+	uint8_t		source_held;
 };
-
-enum counts_verdict { COUNTS_OK, COUNTS_LISTENER_FULL, COUNTS_SOURCE_FULL };
 
 int	counts_init(int);
 void	counts_set_worker(int);
 void	counts_forget_worker(int);
-int	counts_listener_full(const struct proto_listener *);
-enum counts_verdict counts_acquire(const struct proto_listener *,
-	    const struct addr *, struct counts_hold *);
+int	counts_reserve(const struct proto_listener *, struct counts_hold *);
+int	counts_acquire(const struct proto_listener *, const struct addr *,
+	    struct counts_hold *);
 void	counts_release(struct counts_hold *);
 
 #endif

@@ -395,8 +395,9 @@ relay_io(void *arg, int revents)
 }
 
 /*
- * Access rules first, then the shared limits; a client that fails either
- * is closed before anything is connected on its behalf.
+ * Access rules first, then max-per-source (max-connections was held
+ * before the accept); a client that fails either is closed before
+ * anything is connected on its behalf.
  */
 static int
 relay_admitted(struct relay *r)
@@ -416,38 +417,36 @@ relay_admitted(struct relay *r)
 		relay_close(r, REASON_DENIED, 0);
 		return (0);
 	}
-	switch (counts_acquire(lc, &r->client.addr, &r->hold)) {
-	case COUNTS_OK:
+	if (counts_acquire(lc, &r->client.addr, &r->hold) == 0)
 		return (1);
-	case COUNTS_LISTENER_FULL:
-		log_notice("relay %llu: max-connections %u reached on %s",
-		    (unsigned long long)r->id, lc->max_connections,
-		    r->listener->name);
-		break;
-	case COUNTS_SOURCE_FULL:
-		log_notice("relay %llu: max-per-source %u reached for this "
-		    "client's /%u", (unsigned long long)r->id,
-		    lc->max_per_source, r->client.addr.ss.ss_family ==
-		    AF_INET ? lc->source_prefix4 : lc->source_prefix6);
-		break;
-	}
+	log_notice("relay %llu: max-per-source %u reached for this "
+	    "client's /%u", (unsigned long long)r->id, lc->max_per_source,
+	    r->client.addr.ss.ss_family == AF_INET ? lc->source_prefix4 :
+	    lc->source_prefix6);
 	relay_close(r, REASON_LIMIT, 0);
 	return (0);
 }
 
-/* A client was accepted on l: start connecting on its behalf. */
+/*
+ * A client was accepted on l, under the listener's place in hold: start
+ * connecting on its behalf.
+ */
 void
 relay_start(struct worker *w, struct wlistener *l, int fd,
-    const struct addr *client)
+    const struct addr *client, const struct counts_hold *hold)
 {
 	struct relay	*r;
 	char		 buf[ADDR_STRLEN];
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		struct counts_hold	given = *hold;
+
 		log_warn("relay");
+		counts_release(&given);
 		close(fd);
 		return;
 	}
+	r->hold = *hold;
 	r->worker = w;
 	r->listener = l;
 	r->id = ++w->next_relay_id;

@@ -155,16 +155,12 @@ worker_accept(void *arg, int revents)
 {
 	struct wlistener	*l = arg;
 	struct worker		*w = &worker;
+	struct counts_hold	 hold;
 	struct addr		 client;
 	int			 fd, i;
 
 	(void)revents;
 	for (i = 0; i < ACCEPT_BURST && !w->accept_paused; i++) {
-		if (counts_listener_full(&l->conf)) {
-			l->full_until_ms = clock_now_ms() + LISTENER_FULL_MS;
-			listener_events(w, l);
-			return;
-		}
 		if (w->nrelays >= w->max_relays) {
 			/* Leave the rest in the kernel's queue. */
 			log_msg(LOG_LVL_WARNING, "%llu connections open, as "
@@ -174,10 +170,17 @@ worker_accept(void *arg, int revents)
 			accept_pause(w, 0);
 			return;
 		}
+		if (counts_reserve(&l->conf, &hold) == -1) {
+			/* At max-connections: leave clients queued. */
+			l->full_until_ms = clock_now_ms() + LISTENER_FULL_MS;
+			listener_events(w, l);
+			return;
+		}
 		client.len = sizeof(client.ss);
 		fd = accept4(l->fd, (struct sockaddr *)&client.ss, &client.len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
+			counts_release(&hold);
 			switch (errno) {
 			case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
@@ -209,7 +212,7 @@ worker_accept(void *arg, int revents)
 			}
 		}
 		w->accept_failing = 0;
-		relay_start(w, l, fd, &client);
+		relay_start(w, l, fd, &client, &hold);
 	}
 }
 

@@ -92,6 +92,27 @@ setup() {
 	! grep -q "reason=limit" "$TP_LOG" || false
 }
 
+@test "max-connections: workers racing for the last place leave the client queued, never refused" {
+	start_server echo
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n max-connections: 1;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
+	# Every accept4(2) returns 300 ms late, so both workers are inside
+	# one at once: a place taken only after the accept would go to two
+	# clients, and the second would be accepted and closed.
+	start_tcpproxy_via strace -D -f -o /dev/null -e trace=accept4 \
+	    -e inject=accept4:delay_exit=300000 -- -w 2 -c "$CONF"
+	wait_for_log "ready: 1 listeners, 2 workers"
+	holders=()
+	for i in 1 2 3 4 5 6 7 8; do
+		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
+		holders+=($!)
+		register_pid $!
+	done
+	wait_for_count 1 "relay [0-9]+: new client"
+	sleep 2
+	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 1 ]
+	! grep -q "reason=limit" "$TP_LOG" || false
+}
+
 @test "max-per-source: counted per source prefix over all workers" {
 	start_server echo
 	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n max-per-source: 2;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
