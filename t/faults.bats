@@ -41,10 +41,7 @@ rss_kb() {
 	    "$P" "$echo_port" "$P2" "$SERVER_PORT" >"$CONF"
 	start_tcpproxy -w 1 -c "$CONF"
 	wait_for_log "ready"
-	for i in 1 2 3 4 5; do
-		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P2" </dev/null >/dev/null 2>&1 3>&- &
-		register_pid $!
-	done
+	hold_clients 5 "$P2"
 	run_timeout 20 "$TBIN/tp-load" -c 50 -n 10000 127.0.0.1 "$P"
 	[ "${lines[-1]}" = "ok 50" ]
 	# a client that gives up on it is let go after fin-timeout

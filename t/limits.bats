@@ -77,17 +77,12 @@ setup() {
 	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n max-connections: 3;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
 	start_tcpproxy -w 2 -c "$CONF"
 	wait_for_log "ready: 1 listeners, 2 workers"
-	holders=()
-	for i in 1 2 3 4 5; do
-		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
-		holders+=($!)
-		register_pid $!
-	done
+	hold_clients 5 "$P"
 	wait_for_count 3 "relay [0-9]+: new client"
 	# and no fourth, however long it is given
 	sleep 1
 	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 3 ]
-	kill "${holders[@]:0:2}"
+	kill "${HOLDERS[@]:0:2}"
 	wait_for_count 5 "relay [0-9]+: new client"
 	! grep -q "reason=limit" "$TP_LOG" || false
 }
@@ -101,12 +96,7 @@ setup() {
 	start_tcpproxy_via strace -D -f -o /dev/null -e trace=accept4 \
 	    -e inject=accept4:delay_exit=300000 -- -w 2 -c "$CONF"
 	wait_for_log "ready: 1 listeners, 2 workers"
-	holders=()
-	for i in 1 2 3 4 5 6 7 8; do
-		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
-		holders+=($!)
-		register_pid $!
-	done
+	hold_clients 8 "$P"
 	wait_for_count 1 "relay [0-9]+: new client"
 	sleep 2
 	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 1 ]
@@ -118,10 +108,7 @@ setup() {
 	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n max-per-source: 2;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
 	start_tcpproxy -w 2 -c "$CONF"
 	wait_for_log "ready: 1 listeners, 2 workers"
-	for i in 1 2; do
-		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
-		register_pid $!
-	done
+	hold_clients 2 "$P"
 	wait_for_count 2 "connected to"
 	# a third from 127.0.0.1 is refused, wherever it lands
 	for i in 1 2 3; do
@@ -163,10 +150,7 @@ setup() {
 	start_server echo
 	start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
 	wait_for_log "ready"
-	for i in 1 2 3; do
-		setsid "$TBIN/tp-client" -m hold -T 60 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
-		register_pid $!
-	done
+	hold_clients 3 "$P"
 	wait_for_count 3 "connected to"
 	stop_tcpproxy TERM
 	[ "$(grep -c 'reason=shutdown' "$TP_LOG")" -eq 3 ]

@@ -103,8 +103,7 @@ tcp_inodes() {
 	start_server hang
 	start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
 	wait_for_port "$P"
-	setsid "$TBIN/tp-client" -m hold -T 30 127.0.0.1 "$P" </dev/null >/dev/null 2>&1 3>&- &
-	register_pid $!
+	hold_clients 1 "$P" 30
 	wait_for_log "relay [0-9]+: connected to 127.0.0.1:$SERVER_PORT" "$TP_LOG"
 	w=$(workers_of "$TP_PID")
 	[ "$(tcp_inodes "$w" 01 | wc -l)" -ge 2 ]
