@@ -129,6 +129,31 @@ sum_slot(int source, uint32_t slot)
 	return (sum);
 }
 
+/* Is this process a worker with a row to count in? */
+static int
+counting(void)
+{
+	return (rows != NULL && self >= 0 && self < nrows);
+}
+
+/*
+ * One more in this worker's row of a slot; taken back, and -1, when the
+ * sum over all rows is then over limit.
+ */
+static int
+take_slot(int source, uint32_t slot, uint32_t limit)
+{
+	_Atomic uint32_t	*mine = source ? &rows[self].source[slot] :
+				    &rows[self].listener[slot];
+
+	atomic_fetch_add(mine, 1);
+	if (sum_slot(source, slot) > limit) {
+		atomic_fetch_sub(mine, 1);
+		return (-1);
+	}
+	return (0);
+}
+
 /*
  * Before accept(2): take a place under the listener's max-connections,
  * or return -1 when there is none, and the client waits in the queue.
@@ -137,16 +162,12 @@ int
 counts_reserve(const struct proto_listener *pl, struct counts_hold *h)
 {
 	memset(h, 0, sizeof(*h));
-	if (rows == NULL || self < 0 || self >= nrows ||
-	    pl->max_connections == 0)
+	if (!counting() || pl->max_connections == 0)
 		return (0);
 	h->listener_slot = pl->id % LISTENER_SLOTS;
-	atomic_fetch_add(&rows[self].listener[h->listener_slot], 1);
-	h->listener_held = 1;
-	if (sum_slot(0, h->listener_slot) > pl->max_connections) {
-		counts_release(h);
+	if (take_slot(0, h->listener_slot, pl->max_connections) == -1)
 		return (-1);
-	}
+	h->listener_held = 1;
 	return (0);
 }
 
@@ -155,23 +176,19 @@ int
 counts_acquire(const struct proto_listener *pl, const struct addr *client,
     struct counts_hold *h)
 {
-	if (rows == NULL || self < 0 || self >= nrows ||
-	    pl->max_per_source == 0)
+	if (!counting() || pl->max_per_source == 0)
 		return (0);
 	h->source_slot = source_slot(pl, client);
-	atomic_fetch_add(&rows[self].source[h->source_slot], 1);
-	h->source_held = 1;
-	if (sum_slot(1, h->source_slot) > pl->max_per_source) {
-		counts_release(h);
+	if (take_slot(1, h->source_slot, pl->max_per_source) == -1)
 		return (-1);
-	}
+	h->source_held = 1;
 	return (0);
 }
 
 void
 counts_release(struct counts_hold *h)
 {
-	if (rows == NULL || self < 0)
+	if (!counting())
 		return;
 	if (h->listener_held)
 		atomic_fetch_sub(&rows[self].listener[h->listener_slot], 1);

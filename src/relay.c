@@ -433,16 +433,14 @@ relay_admitted(struct relay *r)
  */
 void
 relay_start(struct worker *w, struct wlistener *l, int fd,
-    const struct addr *client, const struct counts_hold *hold)
+    const struct addr *client, struct counts_hold *hold)
 {
 	struct relay	*r;
 	char		 buf[ADDR_STRLEN];
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		struct counts_hold	given = *hold;
-
 		log_warn("relay");
-		counts_release(&given);
+		counts_release(hold);
 		close(fd);
 		return;
 	}

@@ -80,7 +80,7 @@ struct relay {
 extern int	relay_splice;
 
 void	relay_start(struct worker *, struct wlistener *, int,
-	    const struct addr *, const struct counts_hold *);
+	    const struct addr *, struct counts_hold *);
 void	relay_dump(struct worker *);
 void	relay_sweep(struct worker *, int64_t);
 void	relay_shutdown_all(struct worker *);
