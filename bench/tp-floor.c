@@ -105,59 +105,73 @@ set_nodelay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
-/* One direction: socket to pipe, pipe to socket, until EOF or error. */
-static void *
-direction_run(void *arg)
+/* A direction is done with c: the last one closes both sockets. */
+static void
+conn_put(struct conn *c)
 {
-	struct direction	*d = arg;
-	struct conn		*c = d->conn;
-	ssize_t			 n, m;
-	int			 p[2];
-
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		warn("pipe2");
-		goto fail;
-	}
-	(void)fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
-	for (;;) {
-		n = splice(d->from, NULL, p[1], NULL, PIPE_SIZE,
-		    SPLICE_F_MOVE);
-		if (n == 0) {
-			shutdown(d->to, SHUT_WR);
-			break;
-		}
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail_pipe;
-		}
-		while (n > 0) {
-			m = splice(p[0], NULL, d->to, NULL, n, SPLICE_F_MOVE);
-			if (m == -1) {
-				if (errno == EINTR)
-					continue;
-				goto fail_pipe;
-			}
-			n -= m;
-		}
-	}
-	close(p[0]);
-	close(p[1]);
-	goto done;
-fail_pipe:
-	close(p[0]);
-	close(p[1]);
-fail:
-	/* Wake the other direction, which may be blocked in splice. */
-	shutdown(c->fd[0], SHUT_RDWR);
-	shutdown(c->fd[1], SHUT_RDWR);
-done:
-	free(d);
 	if (atomic_fetch_sub(&c->refs, 1) == 1) {
 		close(c->fd[0]);
 		close(c->fd[1]);
 		free(c);
 	}
+}
+
+/* Wake both directions, which may be blocked in splice. */
+static void
+conn_abort(struct conn *c)
+{
+	shutdown(c->fd[0], SHUT_RDWR);
+	shutdown(c->fd[1], SHUT_RDWR);
+}
+
+/* Socket to pipe, pipe to socket, until EOF (0) or an error (-1). */
+static int
+direction_copy(int from, int to, int p[2])
+{
+	ssize_t	n, m;
+
+	for (;;) {
+		n = splice(from, NULL, p[1], NULL, PIPE_SIZE, SPLICE_F_MOVE);
+		if (n == 0)
+			return (0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		while (n > 0) {
+			m = splice(p[0], NULL, to, NULL, n, SPLICE_F_MOVE);
+			if (m == -1) {
+				if (errno == EINTR)
+					continue;
+				return (-1);
+			}
+			n -= m;
+		}
+	}
+}
+
+static void *
+direction_run(void *arg)
+{
+	struct direction	*d = arg;
+	struct conn		*c = d->conn;
+	int			 p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		warn("pipe2");
+		conn_abort(c);
+	} else {
+		(void)fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
+		if (direction_copy(d->from, d->to, p) == 0)
+			shutdown(d->to, SHUT_WR);
+		else
+			conn_abort(c);
+		close(p[0]);
+		close(p[1]);
+	}
+	free(d);
+	conn_put(c);
 	return (NULL);
 }
 
@@ -224,13 +238,8 @@ accept_run(void *arg)
 		}
 		if (start_direction(&attr, c, bfd, cfd) == -1) {
 			/* The first direction owns the rest of the teardown. */
-			shutdown(cfd, SHUT_RDWR);
-			shutdown(bfd, SHUT_RDWR);
-			if (atomic_fetch_sub(&c->refs, 1) == 1) {
-				close(cfd);
-				close(bfd);
-				free(c);
-			}
+			conn_abort(c);
+			conn_put(c);
 		}
 	}
 	return (NULL);
