@@ -10,6 +10,14 @@ setup() {
 	CONF=$BATS_TEST_TMPDIR/t.conf
 }
 
+teardown() {
+	# take away a route a test added
+	if [[ -n ${ROUTE_ADDED:-} ]]; then
+		ip route del table local local "$ROUTE_ADDED" dev lo || true
+	fi
+	helper_teardown
+}
+
 @test "connect-timeout: a remote that never answers is given up on" {
 	start_server blackhole
 	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n connect-timeout: 1;\n};\n' "$P" "$SERVER_PORT" >"$CONF"
@@ -238,4 +246,35 @@ sockets_settle() {
 	[ "$(grep -Ec "peer=127\.0\.0\.1 $SERVER_PORT $on" <<<"$output")" -eq 2 ]
 	[ "$(grep -Ec "peer=127\.0\.0\.1 $SERVER_PORT nodelay=1 keepalive=0" <<<"$output")" -eq 2 ]
 	exec 5>&- 6>&- 7>&- 8>&-
+}
+
+@test "tcpproxy sets no congestion control: a route's congctl reaches both sockets of a relay" {
+	[ "$(id -u)" -eq 0 ] || skip "adding a route needs root"
+	# 127.0.0.77 gets a route of its own with reno; 127.0.0.1 keeps the
+	# system's default, which is never reno
+	ip route add table local local 127.0.0.77 dev lo proto kernel \
+	    scope host src 127.0.0.77 congctl reno
+	ROUTE_ADDED=127.0.0.77
+	default=$(cat /proc/sys/net/ipv4/tcp_congestion_control)
+	[ "$default" != reno ]
+	start_server echo -l 127.0.0.77
+	printf 'listen 127.0.0.77 %s { remote: 127.0.0.77 %s; };\nlisten 127.0.0.1 %s { remote: 127.0.0.77 %s; };\n' \
+	    "$P" "$SERVER_PORT" "$P2" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 1 -c "$CONF"
+	wait_for_log "ready"
+	for a in "127.0.0.77 $P" "127.0.0.1 $P2"; do
+		# shellcheck disable=SC2086
+		setsid "$TBIN/tp-client" -m hold -T 60 $a </dev/null >/dev/null 2>&1 3>&- &
+		register_pid $!
+	done
+	wait_for_count 2 "connected to"
+	run sockets_of
+	echo "$output"
+	[ "${#lines[@]}" -eq 4 ]
+	# the relay on 127.0.0.77: client and remote side both reno
+	[ "$(grep -Ec "local=127\.0\.0\.77 $P .* cc=reno$" <<<"$output")" -eq 1 ]
+	# the relay on 127.0.0.1: its client side has the default, its
+	# remote side (to 127.0.0.77) reno
+	[ "$(grep -Ec "local=127\.0\.0\.1 $P2 .* cc=$default$" <<<"$output")" -eq 1 ]
+	[ "$(grep -Ec "peer=127\.0\.0\.77 $SERVER_PORT .* cc=reno$" <<<"$output")" -eq 2 ]
 }

@@ -8,6 +8,7 @@
  * For every TCP socket PID holds, one line:
  *
  *	local=ADDR PORT peer=ADDR PORT nodelay=N keepalive=N idle=N intvl=N cnt=N
+ *	    cc=NAME
  *
  * with "peer=- -" for a listening socket.  With -p, for every pipe
  * descriptor PID holds (both ends of a pipe count), one line:
@@ -64,6 +65,7 @@ show(int fd)
 	socklen_t		len = sizeof(ss);
 	char			local[NI_MAXHOST + NI_MAXSERV + 2];
 	char			peer[sizeof(local)];
+	char			cc[32];		/* TCP_CA_NAME_MAX is 16 */
 	int			type, proto;
 
 	type = opt(fd, SOL_SOCKET, SO_TYPE);
@@ -78,12 +80,16 @@ show(int fd)
 		snprintf(peer, sizeof(peer), "- -");
 	else
 		tp_fmt_addr((struct sockaddr *)&ss, len, peer, sizeof(peer));
+	len = sizeof(cc) - 1;
+	memset(cc, 0, sizeof(cc));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &len) == -1)
+		snprintf(cc, sizeof(cc), "?");
 	printf("local=%s peer=%s nodelay=%d keepalive=%d idle=%d intvl=%d "
-	    "cnt=%d\n", local, peer, opt(fd, IPPROTO_TCP, TCP_NODELAY),
+	    "cnt=%d cc=%s\n", local, peer, opt(fd, IPPROTO_TCP, TCP_NODELAY),
 	    opt(fd, SOL_SOCKET, SO_KEEPALIVE),
 	    opt(fd, IPPROTO_TCP, TCP_KEEPIDLE),
 	    opt(fd, IPPROTO_TCP, TCP_KEEPINTVL),
-	    opt(fd, IPPROTO_TCP, TCP_KEEPCNT));
+	    opt(fd, IPPROTO_TCP, TCP_KEEPCNT), cc);
 }
 
 static void
