@@ -32,6 +32,7 @@ struct relay_dir {
 	size_t		  pipesz;	/* its capacity */
 	size_t		  inpipe;
 	int		  nogrow;	/* the kernel would not grow a pipe */
+	int		  bulk;		/* a large read was seen: splice on */
 	uint64_t	  bytes;	/* delivered to 'to' */
 	int		  eof;		/* read 0 from 'from' */
 	int		  shut;		/* 'to' was told EOF */

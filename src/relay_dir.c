@@ -2,16 +2,21 @@
  * Bytes flowing one way through a relay: read from one end, written to
  * the other, and what the destination would not take kept aside.
  *
- * Two ways to move them.  With splice(2) (Linux) the bytes go from the
+ * Two ways to move them.  A read goes into the worker's scratch buffer
+ * and is written on at once; only the rest is copied into a pooled
+ * buffer of -b bytes.  With splice(2) (Linux) the bytes go from the
  * source socket into a pipe and from the pipe into the destination
  * socket without ever being copied to user space; a pipe is held only
- * while bytes wait in it and is pooled otherwise.  Without splice, or
- * when no pipe can be had, a read goes into the worker's scratch buffer
- * and is written on at once; only the rest is copied into a pooled
- * buffer of -b bytes.  A copy reads at most -b bytes, a splice up to its
- * pipe's capacity; either way a direction is not read again until what
- * it holds has been written, so a connection holds at most one read's
- * worth per direction, and an idle one holds nothing.
+ * while bytes wait in it and is pooled otherwise.  Every direction
+ * starts by copying, which for a small message is one read and one
+ * write against two splices, and cheaper; the first read of BULK_READ
+ * bytes (or a full -b, if smaller) shows a bulk transfer, and that
+ * direction splices from then on (without splice, or when no pipe can
+ * be had, it goes on copying).
+ * A copy reads at most -b bytes, a splice up to its pipe's capacity;
+ * either way a direction is not read again until what it holds has
+ * been written, so a connection holds at most one read's worth per
+ * direction, and an idle one holds nothing.
  *
  * A pipe starts at the kernel's 64 KB (or -b, if larger).  One that a
  * single splice fills is carrying a bulk transfer and is grown to
@@ -36,6 +41,7 @@
 #define PIPE_BULK_SZ	262144	/* what a pipe that fills grows to */
 #define PIPE_GROWN_MAX	32	/* grown pipes alive per worker, at most */
 #define SPLICE_NOT_DONE	2	/* dir_splice: the copy path must move it */
+#define BULK_READ	16384	/* a copying read this large: splice on */
 
 #ifdef __linux__
 int	relay_splice = 1;
@@ -348,7 +354,7 @@ relay_dir_forward(struct relay_dir *d, size_t bufsize, unsigned char *scratch)
 	ssize_t	n, sent;
 
 #ifdef __linux__
-	if (relay_splice) {
+	if (relay_splice && d->bulk) {
 		int	rc = dir_splice(d, bufsize);
 
 		if (rc != SPLICE_NOT_DONE)
@@ -379,5 +385,7 @@ relay_dir_forward(struct relay_dir *d, size_t bufsize, unsigned char *scratch)
 		d->len = (size_t)(n - sent);
 		memcpy(d->buf, scratch + sent, d->len);
 	}
+	if ((size_t)n >= (bufsize < BULK_READ ? bufsize : BULK_READ))
+		d->bulk = 1;
 	return ((size_t)n == bufsize);
 }
