@@ -42,7 +42,10 @@ cpu_ticks() {
 	start_tcpproxy_via prlimit --nofile=32:32 -- -w 1 \
 	    -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
 	wait_for_log "ready"
-	hold_clients 12 "$P"
+	hold_clients 8 "$P"
+	wait_for_count 8 "relay [0-9]+: new client"
+	admitted=("${HOLDERS[@]}")
+	hold_clients 4 "$P"
 	wait_for_log "8 connections open, as many as the descriptor limit allows"
 	sleep 0.5
 	[ "$(grep -c 'relay [0-9]*: new client' "$TP_LOG")" -eq 8 ]
@@ -54,9 +57,9 @@ cpu_ticks() {
 	t1=$(cpu_ticks "$w")
 	[ $((t1 - t0)) -lt 30 ]
 	# four leave, the four that waited are served
-	kill "${HOLDERS[@]:0:4}"
+	kill "${admitted[@]:0:4}"
 	wait_for_count 12 "relay [0-9]+: new client"
-	kill "${HOLDERS[@]:4:8}"
+	kill "${admitted[@]:4:4}"
 	run_timeout 10 "$TBIN/tp-client" -m echo -n 10000 127.0.0.1 "$P"
 	[ "$output" = "ok 10000" ]
 	kill -0 "$TP_PID"
