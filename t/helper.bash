@@ -53,14 +53,14 @@ register_pid() {
 	HELPER_PIDS+=("$@")
 }
 
-# hold_clients N PORT [SECONDS]: N clients that connect to 127.0.0.1 PORT
-# and hold the connection (60 s unless told), in the background;
-# HOLDERS=(their pids), stopped with the test.
+# hold_clients N PORT [SECONDS [HOST]]: N clients that connect to HOST
+# (127.0.0.1 unless told) PORT and hold the connection (60 s unless
+# told), in the background; HOLDERS=(their pids), stopped with the test.
 hold_clients() {
 	local i
 	HOLDERS=()
 	for ((i = 0; i < $1; i++)); do
-		setsid "$TBIN/tp-client" -m hold -T "${3:-60}" 127.0.0.1 "$2" \
+		setsid "$TBIN/tp-client" -m hold -T "${3:-60}" "${4:-127.0.0.1}" "$2" \
 		    </dev/null >/dev/null 2>&1 3>&- &
 		HOLDERS+=($!)
 		register_pid $!

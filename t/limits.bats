@@ -266,11 +266,8 @@ sockets_settle() {
 	    "$P" "$SERVER_PORT" "$P2" "$SERVER_PORT" >"$CONF"
 	start_tcpproxy -w 1 -c "$CONF"
 	wait_for_log "ready"
-	for a in "127.0.0.77 $P" "127.0.0.1 $P2"; do
-		# shellcheck disable=SC2086
-		setsid "$TBIN/tp-client" -m hold -T 60 $a </dev/null >/dev/null 2>&1 3>&- &
-		register_pid $!
-	done
+	hold_clients 1 "$P" 60 127.0.0.77
+	hold_clients 1 "$P2"
 	wait_for_count 2 "connected to"
 	run sockets_of
 	echo "$output"
