@@ -309,6 +309,18 @@ spliced_after() {
 	[ "$SPLICED" = no ]
 }
 
+@test "with a buffer over 16 KB, a read of 16 KB or more starts splicing" {
+	start_server echo
+	# 60,000 B never fill a 64 KB buffer, so only the 16 KB rule
+	# splices them: over loopback they come in one piece or a few
+	spliced_after 64k 60000
+	if [[ ${TP_EXTRA_ARGS:-} == *--no-splice* ]]; then
+		[ "$SPLICED" = no ]
+	else
+		[ "$SPLICED" = yes ]
+	fi
+}
+
 @test "a worker grows at most 32 pipes, however many bulk relays wait on slow readers" {
 	[[ ${TP_EXTRA_ARGS:-} != *--no-splice* ]] || skip "the copy path uses no pipe"
 	start_server blob -n 50000000
