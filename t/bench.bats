@@ -71,6 +71,24 @@ round() {
 	[[ $output == *"other        0.80x  [0.80x 0.80x]  n=9  met in 9 of 9"* ]]
 }
 
+@test "headtohead: a round whose direct run printed nothing is left out, not paired with an older one" {
+	raw=$BATS_TEST_TMPDIR/raw.txt
+	round "$raw" tcpproxy 100 120 1000 900 10 9
+	round "$raw" other 100 150 1000 800 10 8
+	round "$raw" tcpproxy 100 120 1000 900 10 9
+	# tp-bench died before its line: bench/run still writes the name
+	{
+		echo "tail-D-other "
+		echo "tail-R-other rtt rounds=10 p50_us=10 p99_us=20"
+	} >>"$raw"
+	run "$HEADTOHEAD" "$raw"
+	[ "$status" -eq 0 ]
+	echo "$output"
+	# the second round of "other" has no direct run: only the first counts
+	[[ $output == *"round trip p99:         other 1/0 p=1.00;"* ]]
+	[[ $output == *"round trip p99, us:     other 1/0 p=1.00;"* ]]
+}
+
 @test "headtohead: another subject set against the rest; usage" {
 	raw=$BATS_TEST_TMPDIR/raw.txt
 	round "$raw" tcpproxy 100 120 1000 900 10 9
