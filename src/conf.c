@@ -23,6 +23,7 @@ conf_init(struct conf *c, size_t bufsize)
 	memset(c, 0, sizeof(*c));
 	TAILQ_INIT(&c->stanzas);
 	c->bufsize = bufsize;
+	c->shutdown_timeout_ms = -1;
 }
 
 static void
@@ -69,6 +70,7 @@ conf_free(struct conf *c)
 		free(s);
 	}
 	conf_policy_free(&c->global);
+	value_free(&c->shutdown_timeout);
 	free(c->path);
 	c->path = NULL;
 }
@@ -153,8 +155,8 @@ oom:
 }
 
 /* "10", "10s", "500ms", "2m", "1h"; 0 turns the timeout off. */
-static int
-parse_duration(const char *s, uint32_t *ms)
+int
+conf_parse_duration(const char *s, uint32_t *ms)
 {
 	const char	*errstr;
 	char		 num[32];
@@ -193,7 +195,7 @@ resolve_duration(struct conf *c, const struct conf_value *v, uint32_t def,
     uint32_t *ms)
 {
 	*ms = def;
-	if (v != NULL && parse_duration(v->str, ms) == -1) {
+	if (v != NULL && conf_parse_duration(v->str, ms) == -1) {
 		conf_error(c, &v->pos, "invalid time '%s': expected seconds, "
 		    "or a number with ms, s, m or h", v->str);
 		return (-1);
@@ -305,10 +307,13 @@ resolve_policy(struct conf *c, struct conf_stanza *s)
 }
 
 /* Where errors go: the log, or stderr for a config test. */
-void
+conf_report_fn
 conf_set_report(conf_report_fn fn)
 {
+	conf_report_fn	prev = report;
+
 	report = fn;
+	return (prev);
 }
 
 void
@@ -519,6 +524,12 @@ conf_resolve(struct conf *c)
 	size_t			 i, j;
 	char			 buf[ADDR_STRLEN];
 
+	if (c->shutdown_timeout.str != NULL) {
+		uint32_t	ms;
+
+		if (resolve_duration(c, &c->shutdown_timeout, 0, &ms) == 0)
+			c->shutdown_timeout_ms = ms;
+	}
 	TAILQ_FOREACH(s, &c->stanzas, entry)
 		if (resolve_stanza(c, s) == -1)
 			s->locals.n = 0;

@@ -97,6 +97,8 @@ struct conf {
 	struct conf_stanzas	 stanzas;
 	size_t			 bufsize;	/* -b, the global default */
 	struct conf_policy	 global;	/* command line, file top */
+	struct conf_value	 shutdown_timeout;	/* file top only */
+	int64_t			 shutdown_timeout_ms;	/* -1: not set */
 	int			 nerrors;
 };
 
@@ -104,10 +106,11 @@ typedef void (*conf_report_fn)(const char *);
 
 void	conf_init(struct conf *, size_t);
 void	conf_free(struct conf *);
-void	conf_set_report(conf_report_fn);
+conf_report_fn conf_set_report(conf_report_fn);
 void	conf_error(struct conf *, const struct conf_pos *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 int	conf_parse_size(const char *, size_t *);
+int	conf_parse_duration(const char *, uint32_t *);
 int	conf_parse_file(struct conf *, const char *);
 int	conf_parse_buffer(struct conf *, const char *, const char *, size_t);
 struct conf_stanza *conf_stanza_new(struct conf *, const struct conf_pos *);

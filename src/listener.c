@@ -122,6 +122,56 @@ bind_all(struct listener *l, int nworkers, char *err, size_t errlen)
 }
 
 /*
+ * Drain: the socket stops listening but stays bound and open, so that
+ * new clients are refused at once (not left waiting in a queue that no
+ * worker reads) and enable can listen again without a bind that could
+ * fail.  Linux does this with shutdown(2) on a listening socket; clients
+ * still queued then are reset.  Elsewhere the socket keeps listening and
+ * the workers just stop accepting, so clients wait in the queue.
+ */
+static int
+pause_socket(int fd, int paused)
+{
+#ifdef __linux__
+	if (paused)
+		return (shutdown(fd, SHUT_RD));
+	return (listen(fd, LISTEN_BACKLOG));
+#else
+	(void)fd;
+	(void)paused;
+	return (0);
+#endif
+}
+
+int
+listener_pause(struct listener *l, int paused)
+{
+	char	buf[ADDR_STRLEN];
+	int	i, rc = 0;
+
+	if (l->paused == paused)
+		return (0);
+	l->paused = paused;
+	for (i = 0; i < l->nfds; i++)
+		if (l->fds[i] != -1 && pause_socket(l->fds[i], paused) == -1) {
+			log_warn("%s %s", paused ? "drain" : "enable",
+			    addr_fmt(&l->local, buf, sizeof(buf)));
+			rc = -1;
+		}
+	return (rc);
+}
+
+/* A graceful stop: new clients are refused from now on. */
+void
+listener_table_close_sockets(struct listener_table *t)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &t->list, entry)
+		close_all(l);
+}
+
+/*
  * The socket worker index i (from 0) is to accept from: its own, bound
  * afresh if it was dropped when its worker died, or a shared one.
  */
@@ -134,8 +184,13 @@ listener_worker_socket(struct listener *l, int i)
 	if (l->nfds == 1)
 		return (l->fds[0]);
 	if (l->fds[i] == -1 && (l->fds[i] = bind_listener(&l->local, 1, 0,
-	    err, sizeof(err))) != -1 && SOCKOPT_INHERITED)
-		sockopt_listener(l->fds[i], l->stanza->limits.keepalive);
+	    err, sizeof(err))) != -1) {
+		if (SOCKOPT_INHERITED)
+			sockopt_listener(l->fds[i],
+			    l->stanza->limits.keepalive);
+		if (l->paused)
+			pause_socket(l->fds[i], 1);
+	}
 	if (l->fds[i] != -1)
 		return (l->fds[i]);
 	log_warnx("%s; worker %d shares another worker's socket", err, i + 1);
@@ -213,6 +268,7 @@ listener_table_build(struct listener_table *t, struct conf *c,
 				memcpy(l->fds, prev->fds, sizeof(l->fds));
 				l->nfds = prev->nfds;
 				l->id = prev->id;
+				l->paused = prev->paused;
 			} else if ((l->fds[0] = activation_take(&l->local))
 			    == -1 && bind_all(l, nworkers, err, sizeof(err))
 			    == -1) {
@@ -287,6 +343,7 @@ listener_to_proto(const struct listener *l, uint32_t generation,
 	p->proxy_protocol = s->limits.proxy_protocol;
 	p->nacl = s->limits.nacl;
 	memcpy(p->acl, s->limits.acl, sizeof(p->acl));
+	p->paused = (uint8_t)l->paused;
 }
 
 /* "127.0.0.1:8000 -> 127.0.0.1:7000, [::1]:7000 from 127.0.0.2:0" */

@@ -22,6 +22,7 @@ struct listener {
 	struct addr		 local;
 	int			 fds[LISTENER_SOCKETS_MAX]; /* by worker; -1: none */
 	int			 nfds;		/* 1: all share fds[0] */
+	int			 paused;	/* drained by the control socket */
 	struct conf_stanza	*stanza;	/* in the table's conf */
 	uint64_t		 connections;	/* SIGUSR1: the workers' sum */
 	struct proto_counters	 counters;	/* SIGUSR1: the workers' sum */
@@ -46,5 +47,7 @@ void	listener_to_proto(const struct listener *, uint32_t,
 void	listener_describe(const struct listener *, char *, size_t);
 int	listener_worker_socket(struct listener *, int);
 void	listener_table_drop_worker(struct listener_table *, int);
+void	listener_table_close_sockets(struct listener_table *);
+int	listener_pause(struct listener *, int);
 
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "activation.h"
 #include "addr.h"
 #include "conf.h"
+#include "control.h"
 #include "counts.h"
 #include "listener.h"
 #include "log.h"
@@ -43,6 +45,8 @@
 #define OPT_POLICY		1001	/* a conf_policy default */
 #define OPT_NO_SANDBOX		1002
 #define OPT_NO_EPOLL		1003
+#define OPT_CONTROL_GROUP	1004
+#define OPT_SHUTDOWN_TIMEOUT	1005
 
 extern char	**environ;
 
@@ -64,6 +68,9 @@ struct options {
 	const char	*source_addr;
 	const char	*config;
 	size_t		 bufsize;
+	const char	*control;	/* -S; NULL: the default */
+	const char	*control_group;
+	uint32_t	 shutdown_timeout_ms;
 };
 
 /* --idle-timeout and friends: defaults for every listener, on reload too. */
@@ -93,6 +100,10 @@ static const char usage_text[] =
 "  -c, --config <file>                 configuration file (" TCPPROXY_CONFFILE ")\n"
 "  -w, --workers <n>                   number of worker processes (online CPUs)\n"
 "  -n, --configtest                    check the configuration and exit\n"
+"  -S, --control-socket <path|none>    the control socket (" CONTROL_SOCKET_DEFAULT ")\n"
+"      --control-group <group>         group allowed to use the control socket\n"
+"      --shutdown-timeout <time>       on SIGTERM, let connections finish\n"
+"                                      for this long (0: close them at once)\n"
 "      --no-splice                     copy through user space, never splice(2)\n"
 "      --no-epoll                      wait with poll(2), never epoll(7)\n"
 "      --no-sandbox                    no seccomp/pledge for workers (debugging)\n"
@@ -125,6 +136,9 @@ static const struct option longopts[] = {
 	{ "config",		required_argument,	NULL,	'c' },
 	{ "workers",		required_argument,	NULL,	'w' },
 	{ "configtest",		no_argument,		NULL,	'n' },
+	{ "control-socket",	required_argument,	NULL,	'S' },
+	{ "control-group",	required_argument,	NULL,	OPT_CONTROL_GROUP },
+	{ "shutdown-timeout",	required_argument,	NULL,	OPT_SHUTDOWN_TIMEOUT },
 	{ "no-splice",		no_argument,		NULL,	OPT_NO_SPLICE },
 	{ "no-epoll",		no_argument,		NULL,	OPT_NO_EPOLL },
 	{ "no-sandbox",		no_argument,		NULL,	OPT_NO_SANDBOX },
@@ -227,7 +241,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	o->nworkers = default_workers();
 	opterr = 1;
 	while ((ch = getopt_long(argc, argv,
-	    "+hvDu:g:C:P:L:Ul:t:p:r:R:o:s:b:c:w:n", longopts, &longindex))
+	    "+hvDu:g:C:P:L:Ul:t:p:r:R:o:s:b:c:w:nS:", longopts, &longindex))
 	    != -1) {
 		switch (ch) {
 		case 'h':
@@ -304,6 +318,19 @@ parse_options(int argc, char *argv[], struct options *o)
 		case 'n':
 			o->configtest = 1;
 			break;
+		case 'S':
+			o->control = optarg;
+			break;
+		case OPT_CONTROL_GROUP:
+			o->control_group = optarg;
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			if (conf_parse_duration(optarg,
+			    &o->shutdown_timeout_ms) == -1)
+				usage_error("--shutdown-timeout: invalid time "
+				    "'%s': expected seconds, or a number with "
+				    "ms, s, m or h", optarg);
+			break;
 		case OPT_NO_SPLICE:
 			relay_splice = 0;
 			break;
@@ -358,6 +385,29 @@ conf_from_options(struct conf *c, const struct options *o)
 	set_value(&s->remote_family, o->remote_resolv, "-R");
 	set_value(&s->remote_port, o->remote_port, "-o");
 	set_value(&s->source_host, o->source_addr, "-s");
+}
+
+/*
+ * The control socket, before we detach so that a failure is seen.  The
+ * default path is only tried: a second instance, or one run by a user
+ * who may not write /run, runs without.  One named with -S must work.
+ */
+static void
+open_control(const struct options *o, const struct group *gr)
+{
+	const char	*path = o->control;
+	char		 err[256];
+
+	if (path != NULL && strcmp(path, "none") == 0)
+		return;
+	if (path != NULL && (path = path_absolute(path)) == NULL)
+		fatal("control socket");
+	if (control_open(path != NULL ? path : CONTROL_SOCKET_DEFAULT,
+	    gr != NULL ? gr->gr_gid : (gid_t)-1, err, sizeof(err)) == 0)
+		return;
+	if (path != NULL)
+		usage_error("-S: %s", err);
+	log_warnx("%s; running without a control socket", err);
 }
 
 /* Config errors go to the log, which also shows them on stderr now. */
@@ -425,6 +475,7 @@ main(int argc, char *argv[])
 	struct conf		 c;
 	struct master_setup	 setup;
 	struct listener_table	*table;
+	struct group		*gr = NULL;
 	char			 err[512], *abs_config = NULL;
 	const char		*config;
 	pid_t			 otherpid;
@@ -482,6 +533,10 @@ main(int argc, char *argv[])
 	setup.ident.chroot = o.chroot;
 	if (proc_identity_resolve(&setup.ident, err, sizeof(err)) == -1)
 		usage_error("%s", err);
+	if (o.control_group != NULL && (gr = getgrnam(o.control_group)) ==
+	    NULL)
+		usage_error("--control-group: unknown group '%s'",
+		    o.control_group);
 	if (o.configtest) {
 		printf("configuration OK\n");
 		exit(0);
@@ -504,6 +559,8 @@ main(int argc, char *argv[])
 		    strerror(errno));
 	}
 
+	open_control(&o, gr);
+
 	if ((table = malloc(sizeof(*table))) == NULL)
 		fatal("table");
 	setup.next_id = 1;
@@ -512,6 +569,7 @@ main(int argc, char *argv[])
 	    == -1) {
 		if (setup.pidfh != NULL)
 			pidfile_remove(setup.pidfh);
+		control_close();
 		exit(1);
 	}
 	conf_free(&c);
@@ -521,6 +579,7 @@ main(int argc, char *argv[])
 	setup.config_path = config;
 	setup.bufsize = o.bufsize;
 	setup.defaults = &defaults;
+	setup.shutdown_timeout_ms = o.shutdown_timeout_ms;
 	if (counts_init(o.nworkers) == -1)
 		fatal("shared connection counts");
 	setup.notify_fd = o.daemonize ? daemonize() : -1;

@@ -20,6 +20,7 @@
 #include "listener.h"
 #include "log.h"
 #include "master.h"
+#include "master_state.h"
 #include "msg.h"
 #include "pidfile.h"
 #include "proc.h"
@@ -31,45 +32,6 @@
 #define RESPAWN_STABLE_MS	5000	/* a worker that lived this long */
 #define RESPAWN_BACKOFF_MIN_MS	250
 #define RESPAWN_BACKOFF_MAX_MS	30000
-#define ANSWER_TIMEOUT_MS	2000	/* for SIGUSR1 and SIGUSR2 */
-
-struct worker_proc {
-	int			 id;
-	pid_t			 pid;		/* -1: dead, waiting to respawn */
-	struct msg_channel	 ch;
-	uint32_t		 acked;		/* generation it serves */
-	uint32_t		 sent;		/* newest generation sent */
-	uint32_t		 stats_seq;	/* newest PROTO_STATS sent */
-	uint32_t		 stats_entries;	/* answers to it so far */
-	int			 stats_done;
-	unsigned int		 dumps_pending;	/* PROTO_DUMP not yet done */
-	int64_t			 started_ms;
-	int64_t			 respawn_ms;
-	int			 backoff_ms;
-};
-
-static struct master {
-	struct master_setup	*setup;
-	struct worker_proc	*workers;
-	struct listener_table	*table;
-	struct pollfd		*pfd;		/* one per worker channel */
-	int			 reload_waiting;
-	/* The table every worker served last: what a reload is told against. */
-	size_t			 base_n;
-	uint32_t		 base_next_id;	/* ids from here on are newer */
-	int64_t			 startup_deadline_ms;
-	struct {				/* SIGUSR1 */
-		int		 active;
-		int		 again;		/* signalled during a round */
-		uint32_t	 seq;
-		uint64_t	 retired;	/* through removed listeners */
-		int64_t		 deadline_ms;
-	} stats;
-	struct {				/* SIGUSR2 */
-		int		 active;
-		int64_t		 deadline_ms;
-	} dump;
-} m;
 
 static volatile sig_atomic_t	sig_term, sig_hup, sig_usr1, sig_usr2,
 				sig_chld;
@@ -98,6 +60,17 @@ on_signal(int sig)
 	}
 }
 
+/* The earlier of two deadlines, -1 being none. */
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+	if (a == -1)
+		return (b);
+	if (b == -1)
+		return (a);
+	return (a < b ? a : b);
+}
+
 static void
 master_signals(sigset_t *waitmask)
 {
@@ -123,7 +96,7 @@ master_signals(sigset_t *waitmask)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-static int	live(const struct worker_proc *);
+struct master_state	ms;
 
 /* Kill a worker that cannot be trusted or served; it is restarted. */
 static void
@@ -146,8 +119,8 @@ send_table(struct worker_proc *w)
 	struct listener		*l;
 	int			 fd;
 
-	TAILQ_FOREACH(l, &m.table->list, entry) {
-		listener_to_proto(l, m.table->generation, &pl);
+	TAILQ_FOREACH(l, &ms.table->list, entry) {
+		listener_to_proto(l, ms.table->generation, &pl);
 		if ((fd = listener_worker_socket(l, w->id - 1)) == -1 ||
 		    (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
 		    msg_enqueue(&w->ch, PROTO_LISTENER, &pl, sizeof(pl), fd)
@@ -156,16 +129,16 @@ send_table(struct worker_proc *w)
 	}
 	memset(&c, 0, sizeof(c));
 	c.version = PROTO_VERSION;
-	c.generation = m.table->generation;
-	c.nlisteners = (uint32_t)m.table->n;
+	c.generation = ms.table->generation;
+	c.nlisteners = (uint32_t)ms.table->n;
 	if (msg_enqueue(&w->ch, PROTO_COMMIT, &c, sizeof(c), -1) == -1)
 		goto fail;
-	w->sent = m.table->generation;
+	w->sent = ms.table->generation;
 	msg_flush(&w->ch);
 	return (0);
 fail:
 	log_warn("cannot send generation %u to worker %d; restarting it",
-	    m.table->generation, w->id);
+	    ms.table->generation, w->id);
 	worker_kill(w);
 	return (-1);
 }
@@ -183,7 +156,7 @@ spawn(struct worker_proc *w)
 		return;
 	}
 	if (pid == 0)
-		worker_main(w->id, &m.setup->ident, m.setup->detach);
+		worker_main(w->id, &ms.setup->ident, ms.setup->detach);
 	w->pid = pid;
 	w->acked = w->sent = 0;
 	w->stats_seq = w->stats_entries = 0;
@@ -201,9 +174,9 @@ worker_by_pid(pid_t pid)
 {
 	int	i;
 
-	for (i = 0; i < m.setup->nworkers; i++)
-		if (m.workers[i].pid == pid)
-			return (&m.workers[i]);
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (ms.workers[i].pid == pid)
+			return (&ms.workers[i]);
 	return (NULL);
 }
 
@@ -211,8 +184,8 @@ static void
 startup_failed(void)
 {
 	log_warnx("start-up failed: a worker did not come up");
-	if (m.setup->pidfh != NULL)
-		pidfile_remove(m.setup->pidfh);
+	if (ms.setup->pidfh != NULL)
+		pidfile_remove(ms.setup->pidfh);
 	exit(1);
 }
 
@@ -226,9 +199,15 @@ worker_gone(struct worker_proc *w)
 	w->pid = -1;
 	/* Its connections are gone: so are the counts they held. */
 	counts_forget_worker(w->id);
-	listener_table_drop_worker(m.table, w->id - 1);
-	if (m.startup_deadline_ms > 0)
+	listener_table_drop_worker(ms.table, w->id - 1);
+	master_control_worker_gone(w);
+	if (ms.startup_deadline_ms > 0)
 		startup_failed();
+	if (ms.stopping) {
+		w->respawn_ms = 0;
+		return;
+	}
+	w->restarts++;
 	if (now - w->started_ms >= RESPAWN_STABLE_MS)
 		w->backoff_ms = 0;
 	else if (w->backoff_ms == 0)
@@ -251,7 +230,11 @@ reap(void)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((w = worker_by_pid(pid)) == NULL)
 			continue;
-		if (WIFSIGNALED(status))
+		if (w->quiesced && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			log_notice("worker %d (pid %ld) finished its "
+			    "connections", w->id, (long)pid);
+		else if (WIFSIGNALED(status))
 			log_warnx("worker %d (pid %ld) killed by signal %d "
 			    "(%s)", w->id, (long)pid, WTERMSIG(status),
 			    strsignal(WTERMSIG(status)));
@@ -263,8 +246,8 @@ reap(void)
 }
 
 /* A worker broke the protocol: it is no longer trusted to live. */
-static void
-worker_violation(struct worker_proc *w, const char *why)
+void
+master_worker_violation(struct worker_proc *w, const char *why)
 {
 	log_warnx("worker %d (pid %ld): protocol violation: %s; killing it",
 	    w->id, (long)w->pid, why);
@@ -272,8 +255,8 @@ worker_violation(struct worker_proc *w, const char *why)
 }
 
 /* A worker that runs and can be talked to. */
-static int
-live(const struct worker_proc *w)
+int
+master_worker_live(const struct worker_proc *w)
 {
 	return (w->pid != -1 && w->ch.fd != -1);
 }
@@ -282,8 +265,8 @@ live(const struct worker_proc *w)
 static void
 set_base(void)
 {
-	m.base_n = m.table->n;
-	m.base_next_id = m.setup->next_id;
+	ms.base_n = ms.table->n;
+	ms.base_next_id = ms.setup->next_id;
 }
 
 static void
@@ -291,22 +274,22 @@ all_acked_check(void)
 {
 	int	i;
 
-	for (i = 0; i < m.setup->nworkers; i++)
-		if (m.workers[i].pid == -1 ||
-		    m.workers[i].acked != m.table->generation)
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (ms.workers[i].pid == -1 ||
+		    ms.workers[i].acked != ms.table->generation)
 			return;
-	if (m.startup_deadline_ms > 0) {
-		m.startup_deadline_ms = 0;
-		log_notice("ready: %zu listeners, %d workers", m.table->n,
-		    m.setup->nworkers);
-		if (m.setup->notify_fd != -1) {
+	if (ms.startup_deadline_ms > 0) {
+		ms.startup_deadline_ms = 0;
+		log_notice("ready: %zu listeners, %d workers", ms.table->n,
+		    ms.setup->nworkers);
+		if (ms.setup->notify_fd != -1) {
 			/* Tell the starting shell it worked; then detach. */
 			int	fd;
 
-			if (write(m.setup->notify_fd, "0", 1) != 1)
+			if (write(ms.setup->notify_fd, "0", 1) != 1)
 				log_warn("notify parent");
-			close(m.setup->notify_fd);
-			m.setup->notify_fd = -1;
+			close(ms.setup->notify_fd);
+			ms.setup->notify_fd = -1;
 			if ((fd = open("/dev/null", O_RDWR)) != -1) {
 				dup2(fd, STDIN_FILENO);
 				dup2(fd, STDOUT_FILENO);
@@ -317,7 +300,7 @@ all_acked_check(void)
 		}
 		log_set_startup(0);
 	}
-	if (m.reload_waiting) {
+	if (ms.reload_waiting) {
 		const struct listener	*l;
 		size_t			 kept = 0;
 
@@ -327,19 +310,25 @@ all_acked_check(void)
 		 * of the base table's: counted against what every worker
 		 * served before, however many reloads came in between.
 		 */
-		TAILQ_FOREACH(l, &m.table->list, entry)
-			if (l->id < m.base_next_id)
+		TAILQ_FOREACH(l, &ms.table->list, entry)
+			if (l->id < ms.base_next_id)
 				kept++;
-		m.reload_waiting = 0;
+		ms.reload_waiting = 0;
+		ms.reloads++;
+		ms.last_reload.generation = ms.table->generation;
+		ms.last_reload.kept = kept;
+		ms.last_reload.added = ms.table->n - kept;
+		ms.last_reload.removed = ms.base_n - kept;
 		log_notice("reload complete: generation %u, %zu listeners "
-		    "kept, %zu added, %zu removed", m.table->generation,
-		    kept, m.table->n - kept, m.base_n - kept);
+		    "kept, %zu added, %zu removed", ms.table->generation,
+		    kept, ms.table->n - kept, ms.base_n - kept);
 	}
 	set_base();
+	master_control_reloaded();
 }
 
-static struct listener *
-find_by_id(const struct listener_table *t, uint32_t id)
+struct listener *
+master_listener_by_id(const struct listener_table *t, uint32_t id)
 {
 	struct listener	*l;
 
@@ -358,19 +347,19 @@ find_by_id(const struct listener_table *t, uint32_t id)
  * round starts another one after it.
  */
 static void
-stats_finish(void)
+stats_log(void)
 {
 	struct listener	*l;
 	char		 buf[LOG_LINE_MAX];
-	uint64_t	 total = m.stats.retired;
+	uint64_t	 total = ms.stats.retired;
 	int		 i;
 
-	TAILQ_FOREACH(l, &m.table->list, entry)
+	TAILQ_FOREACH(l, &ms.table->list, entry)
 		total += l->connections;
 	log_notice("%zu listener%s, generation %u, %llu connection%s open",
-	    m.table->n, m.table->n == 1 ? "" : "s", m.table->generation,
+	    ms.table->n, ms.table->n == 1 ? "" : "s", ms.table->generation,
 	    (unsigned long long)total, total == 1 ? "" : "s");
-	TAILQ_FOREACH(l, &m.table->list, entry) {
+	TAILQ_FOREACH(l, &ms.table->list, entry) {
 		listener_describe(l, buf, sizeof(buf));
 		log_notice("%llu connection%s on listener %u: %s",
 		    (unsigned long long)l->connections,
@@ -384,25 +373,32 @@ stats_finish(void)
 		    (unsigned long long)l->counters.sent,
 		    (unsigned long long)l->counters.received);
 	}
-	if (m.stats.retired > 0)
+	if (ms.stats.retired > 0)
 		log_notice("%llu connection%s on listeners no longer "
-		    "configured", (unsigned long long)m.stats.retired,
-		    m.stats.retired == 1 ? "" : "s");
-	for (i = 0; i < m.setup->nworkers; i++) {
-		struct worker_proc	*w = &m.workers[i];
+		    "configured", (unsigned long long)ms.stats.retired,
+		    ms.stats.retired == 1 ? "" : "s");
+	for (i = 0; i < ms.setup->nworkers; i++) {
+		struct worker_proc	*w = &ms.workers[i];
 
-		if (!live(w))
+		if (!master_worker_live(w))
 			log_warnx("worker %d is not running: its connections "
 			    "are not counted", w->id);
-		else if (w->stats_seq == m.stats.seq && !w->stats_done)
+		else if (w->stats_seq == ms.stats.seq && !w->stats_done)
 			log_warnx("worker %d did not answer within %d ms: its "
 			    "connections are not counted", w->id,
 			    ANSWER_TIMEOUT_MS);
 	}
-	m.stats.active = 0;
 }
 
-static void	stats_start(void);
+static void
+stats_finish(void)
+{
+	if (ms.stats.log)
+		stats_log();
+	ms.stats.active = 0;
+	ms.stats.log = 0;
+	master_control_stats_done();
+}
 
 /* Finish the round if every worker answered, or anyway at the deadline. */
 static void
@@ -410,50 +406,59 @@ stats_check(int deadline)
 {
 	int	i;
 
-	if (!m.stats.active)
+	if (!ms.stats.active)
 		return;
-	for (i = 0; i < m.setup->nworkers && !deadline; i++) {
-		const struct worker_proc *w = &m.workers[i];
+	for (i = 0; i < ms.setup->nworkers && !deadline; i++) {
+		const struct worker_proc *w = &ms.workers[i];
 
-		if (live(w) && w->stats_seq == m.stats.seq && !w->stats_done)
+		if (master_worker_live(w) && w->stats_seq == ms.stats.seq && !w->stats_done)
 			return;
 	}
 	stats_finish();
-	if (m.stats.again) {
-		m.stats.again = 0;
-		stats_start();
+	if (ms.stats.again) {
+		ms.stats.again = 0;
+		master_stats_start(1);
 	}
 }
 
-static void
-stats_start(void)
+/*
+ * Ask every worker for its counts: for SIGUSR1 (log 1: the round is
+ * logged) or for a show command, which takes a round under way.
+ */
+void
+master_stats_start(int log)
 {
 	struct proto_stats	 req;
 	struct listener		*l;
 	int			 i;
 
-	if (m.stats.active) {
-		m.stats.again = 1;
+	if (ms.stats.active) {
+		if (log && ms.stats.log)
+			ms.stats.again = 1;
+		else if (log)
+			ms.stats.log = 1;
 		return;
 	}
-	m.stats.active = 1;
-	m.stats.seq++;
-	m.stats.retired = 0;
-	m.stats.deadline_ms = clock_now_ms() + ANSWER_TIMEOUT_MS;
-	TAILQ_FOREACH(l, &m.table->list, entry) {
+	ms.stats.active = 1;
+	ms.stats.log = log;
+	ms.stats.seq++;
+	ms.stats.retired = 0;
+	ms.stats.deadline_ms = clock_now_ms() + ANSWER_TIMEOUT_MS;
+	TAILQ_FOREACH(l, &ms.table->list, entry) {
 		l->connections = 0;
 		memset(&l->counters, 0, sizeof(l->counters));
 	}
 	memset(&req, 0, sizeof(req));
-	req.seq = m.stats.seq;
-	for (i = 0; i < m.setup->nworkers; i++) {
-		struct worker_proc	*w = &m.workers[i];
+	req.seq = ms.stats.seq;
+	for (i = 0; i < ms.setup->nworkers; i++) {
+		struct worker_proc	*w = &ms.workers[i];
 
-		if (!live(w))
+		if (!master_worker_live(w))
 			continue;
-		w->stats_seq = m.stats.seq;
+		w->stats_seq = ms.stats.seq;
 		w->stats_entries = 0;
 		w->stats_done = 0;
+		w->stats_connections = 0;
 		if (msg_enqueue(&w->ch, PROTO_STATS, &req, sizeof(req), -1)
 		    == -1)
 			log_warn("cannot ask worker %d for its connections",
@@ -469,13 +474,13 @@ static int
 stats_answer(struct worker_proc *w, uint32_t seq)
 {
 	if (seq == 0 || seq > w->stats_seq) {
-		worker_violation(w, "connection counts nobody asked for");
+		master_worker_violation(w, "connection counts nobody asked for");
 		return (-1);
 	}
-	if (seq != m.stats.seq || !m.stats.active)
+	if (seq != ms.stats.seq || !ms.stats.active)
 		return (0);	/* late, for a round that is over */
 	if (w->stats_done) {
-		worker_violation(w, "connection counts after the last");
+		master_worker_violation(w, "connection counts after the last");
 		return (-1);
 	}
 	return (1);
@@ -494,8 +499,9 @@ stats_message(struct worker_proc *w, struct msg *msg)
 		if (stats_answer(w, ls.seq) != 1)
 			return;
 		w->stats_entries++;
+		w->stats_connections += ls.connections;
 		/* Its table may be older than ours; ids tell them apart. */
-		if ((l = find_by_id(m.table, ls.id)) != NULL) {
+		if ((l = master_listener_by_id(ms.table, ls.id)) != NULL) {
 			l->connections += ls.connections;
 			l->counters.accepted += ls.counters.accepted;
 			l->counters.denied += ls.counters.denied;
@@ -504,17 +510,18 @@ stats_message(struct worker_proc *w, struct msg *msg)
 			l->counters.sent += ls.counters.sent;
 			l->counters.received += ls.counters.received;
 		} else
-			m.stats.retired += ls.connections;
+			ms.stats.retired += ls.connections;
 		return;
 	}
 	memcpy(&done, msg->data, sizeof(done));
 	if (stats_answer(w, done.seq) != 1)
 		return;
 	if (done.nlisteners != w->stats_entries) {
-		worker_violation(w, "listener stats count does not match");
+		master_worker_violation(w, "listener stats count does not match");
 		return;
 	}
-	m.stats.retired += done.retired;
+	ms.stats.retired += done.retired;
+	w->stats_connections += done.retired;
 	w->stats_done = 1;
 	stats_check(0);
 }
@@ -528,12 +535,12 @@ dump_finish(void)
 {
 	int	i;
 
-	for (i = 0; i < m.setup->nworkers; i++)
-		if (live(&m.workers[i]) && m.workers[i].dumps_pending > 0)
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (master_worker_live(&ms.workers[i]) && ms.workers[i].dumps_pending > 0)
 			log_warnx("worker %d did not list its connections "
-			    "within %d ms", m.workers[i].id, ANSWER_TIMEOUT_MS);
+			    "within %d ms", ms.workers[i].id, ANSWER_TIMEOUT_MS);
 	log_notice("end of the connection list");
-	m.dump.active = 0;
+	ms.dump.active = 0;
 }
 
 static void
@@ -541,10 +548,10 @@ dump_check(int deadline)
 {
 	int	i;
 
-	if (!m.dump.active)
+	if (!ms.dump.active)
 		return;
-	for (i = 0; i < m.setup->nworkers && !deadline; i++)
-		if (live(&m.workers[i]) && m.workers[i].dumps_pending > 0)
+	for (i = 0; i < ms.setup->nworkers && !deadline; i++)
+		if (master_worker_live(&ms.workers[i]) && ms.workers[i].dumps_pending > 0)
 			return;
 	dump_finish();
 }
@@ -554,15 +561,15 @@ dump_start(void)
 {
 	int	i, n = 0;
 
-	for (i = 0; i < m.setup->nworkers; i++)
-		if (live(&m.workers[i]))
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (master_worker_live(&ms.workers[i]))
 			n++;
 	log_notice("open connections of %d running worker%s:", n,
 	    n == 1 ? "" : "s");
-	for (i = 0; i < m.setup->nworkers; i++) {
-		struct worker_proc	*w = &m.workers[i];
+	for (i = 0; i < ms.setup->nworkers; i++) {
+		struct worker_proc	*w = &ms.workers[i];
 
-		if (!live(w))
+		if (!master_worker_live(w))
 			continue;
 		if (msg_enqueue(&w->ch, PROTO_DUMP, NULL, 0, -1) == -1) {
 			log_warn("cannot ask worker %d for its connections",
@@ -572,8 +579,8 @@ dump_start(void)
 		w->dumps_pending++;
 		msg_flush(&w->ch);
 	}
-	m.dump.active = 1;
-	m.dump.deadline_ms = clock_now_ms() + ANSWER_TIMEOUT_MS;
+	ms.dump.active = 1;
+	ms.dump.deadline_ms = clock_now_ms() + ANSWER_TIMEOUT_MS;
 	dump_check(0);
 }
 
@@ -593,14 +600,14 @@ worker_message(struct worker_proc *w, struct msg *msg)
 	if (proto_check_worker_msg(msg, why, sizeof(why)) == -1) {
 		if (msg->fd != -1)
 			close(msg->fd);
-		worker_violation(w, why);
+		master_worker_violation(w, why);
 		return;
 	}
 	switch (msg->hdr.type) {
 	case PROTO_READY:
 		memcpy(&c, msg->data, sizeof(c));
 		if (c.generation <= w->acked || c.generation > w->sent) {
-			worker_violation(w, "ready for a generation not sent");
+			master_worker_violation(w, "ready for a generation not sent");
 			return;
 		}
 		w->acked = c.generation;
@@ -620,7 +627,7 @@ worker_message(struct worker_proc *w, struct msg *msg)
 		break;
 	case PROTO_DUMP_DONE:
 		if (w->dumps_pending == 0) {
-			worker_violation(w, "dump reply nobody asked for");
+			master_worker_violation(w, "dump reply nobody asked for");
 			return;
 		}
 		w->dumps_pending--;
@@ -629,6 +636,11 @@ worker_message(struct worker_proc *w, struct msg *msg)
 	case PROTO_LISTENER_STATS:
 	case PROTO_STATS_DONE:
 		stats_message(w, msg);
+		break;
+	case PROTO_CONN_BATCH:
+	case PROTO_CONNS_DONE:
+	case PROTO_KILL_DONE:
+		master_control_message(w, msg);
 		break;
 	}
 }
@@ -650,7 +662,7 @@ worker_io(struct worker_proc *w, int revents)
 		worker_message(w, &msg);
 	if (w->ch.fd != -1 && rc == -1) {
 		if (why != NULL)
-			worker_violation(w, why);
+			master_worker_violation(w, why);
 		else
 			msg_channel_clear(&w->ch);	/* reaped soon */
 	}
@@ -666,13 +678,13 @@ log_table_changes(const struct listener_table *old,
 
 	TAILQ_FOREACH(l, &nt->list, entry) {
 		listener_describe(l, buf, sizeof(buf));
-		log_notice("%s %s", find_by_id(old, l->id) ? "keeping" :
+		log_notice("%s %s", master_listener_by_id(old, l->id) ? "keeping" :
 		    "listening on", buf);
 	}
 	if (old == NULL)
 		return;
 	TAILQ_FOREACH(l, &old->list, entry)
-		if (find_by_id(nt, l->id) == NULL) {
+		if (master_listener_by_id(nt, l->id) == NULL) {
 			listener_describe(l, buf, sizeof(buf));
 			log_notice("closing %s", buf);
 		}
@@ -684,74 +696,119 @@ log_table_changes(const struct listener_table *old,
  * sockets of removed listeners are closed, and every worker gets the
  * new table; kept listeners keep their socket throughout.
  */
+static uint32_t		 reload_client;	/* asking, through the control socket */
+static conf_report_fn	 reload_report_prev;
+
+/* A reload's errors go to the log and to the control client asking. */
 static void
+reload_report(const char *line)
+{
+	if (reload_report_prev != NULL)
+		reload_report_prev(line);
+	else
+		log_warnx("%s", line);
+	if (reload_client != 0)
+		control_info(reload_client, "%s", line);
+}
+
+static int
 reload_failed(int nerrors)
 {
 	log_warnx("reload failed with %d error%s; still serving generation "
-	    "%u", nerrors, nerrors == 1 ? "" : "s", m.table->generation);
+	    "%u", nerrors, nerrors == 1 ? "" : "s", ms.table->generation);
+	if (reload_client != 0)
+		control_finish(reload_client, 0, "reload failed: %d error%s; "
+		    "still serving generation %u", nerrors,
+		    nerrors == 1 ? "" : "s", ms.table->generation);
+	conf_set_report(reload_report_prev);
+	return (-1);
 }
 
-static void
-reload(void)
+static int
+reload_build(struct listener_table **ntp)
 {
 	struct listener_table	*nt;
-	struct listener		*l;
 	struct conf		 c;
-	const char		*path = m.setup->config_path;
-	int			 i;
+	int			 nerrors;
+
+	conf_init(&c, ms.setup->bufsize);
+	conf_policy_copy(&c.global, ms.setup->defaults);
+	if (conf_parse_file(&c, ms.setup->config_path) > 0 ||
+	    conf_resolve(&c) > 0) {
+		nerrors = c.nerrors;
+		conf_free(&c);
+		return (nerrors);
+	}
+	if ((nt = malloc(sizeof(*nt))) == NULL) {
+		log_warn("reload");
+		conf_free(&c);
+		return (1);
+	}
+	if (listener_table_build(nt, &c, ms.table, &ms.setup->next_id,
+	    ms.setup->nworkers) == -1) {
+		nerrors = nt->conf.nerrors;
+		conf_free(&c);
+		free(nt);
+		return (nerrors);
+	}
+	conf_free(&c);
+	*ntp = nt;
+	return (0);
+}
+
+/*
+ * SIGHUP, or the control socket's reload (client: who asked, else 0;
+ * it is answered once every worker serves the new table, or at once
+ * with every error).  -1 if the reload failed.
+ */
+int
+master_reload(uint32_t client)
+{
+	struct listener_table	*nt = NULL;
+	struct listener		*l;
+	const char		*path = ms.setup->config_path;
+	int			 i, nerrors;
 
 	log_targets_reopen();
 	if (path == NULL) {
 		log_notice("SIGHUP: no config file to reload (started with "
 		    "-p); log files reopened");
-		return;
+		if (client != 0)
+			control_finish(client, 0, "no config file to reload "
+			    "(started with -p)");
+		return (-1);
 	}
 	log_notice("reloading %s", path);
-	conf_init(&c, m.setup->bufsize);
-	conf_policy_copy(&c.global, m.setup->defaults);
-	if (conf_parse_file(&c, path) > 0 || conf_resolve(&c) > 0) {
-		reload_failed(c.nerrors);
-		conf_free(&c);
-		return;
-	}
-	if ((nt = malloc(sizeof(*nt))) == NULL) {
-		log_warn("reload");
-		reload_failed(1);
-		conf_free(&c);
-		return;
-	}
-	if (listener_table_build(nt, &c, m.table, &m.setup->next_id,
-	    m.setup->nworkers) == -1) {
-		reload_failed(nt->conf.nerrors);
-		conf_free(&c);
-		free(nt);
-		return;
-	}
-	conf_free(&c);
-	nt->generation = m.table->generation + 1;
+	reload_client = client;
+	reload_report_prev = conf_set_report(reload_report);
+	if ((nerrors = reload_build(&nt)) > 0)
+		return (reload_failed(nerrors));
+	conf_set_report(reload_report_prev);
+	nt->generation = ms.table->generation + 1;
 
-	if (m.reload_waiting)
+	if (ms.reload_waiting)
 		log_notice("generation %u is superseded before every worker "
-		    "switched to it", m.table->generation);
-	log_table_changes(m.table, nt);
+		    "switched to it", ms.table->generation);
+	log_table_changes(ms.table, nt);
 	TAILQ_FOREACH(l, &nt->list, entry) {
-		const struct listener	*prev = find_by_id(m.table, l->id);
+		const struct listener	*prev = master_listener_by_id(ms.table, l->id);
 
 		/* A SIGUSR1 round may be counting. */
 		l->connections = prev != NULL ? prev->connections : 0;
 	}
-	listener_table_free(m.table, nt);
-	free(m.table);
-	m.table = m.setup->table = nt;
+	listener_table_free(ms.table, nt);
+	free(ms.table);
+	ms.table = ms.setup->table = nt;
 	log_notice("generation %u: %zu listeners; sending it to the workers",
 	    nt->generation, nt->n);
-	for (i = 0; i < m.setup->nworkers; i++)
-		if (live(&m.workers[i]))
-			send_table(&m.workers[i]);
-		else if (m.workers[i].pid == -1)	/* to be restarted */
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (master_worker_live(&ms.workers[i]))
+			send_table(&ms.workers[i]);
+		else if (ms.workers[i].pid == -1)	/* to be restarted */
 			listener_table_drop_worker(nt, i);
-	m.reload_waiting = 1;
+	ms.reload_waiting = 1;
 	all_acked_check();
+	return (0);
 }
 
 /*
@@ -759,36 +816,47 @@ reload(void)
  * (a close line per connection) still belong in the log.
  */
 static void
-drain_workers(int ms)
+drain_workers(int timeout_ms)
 {
 	int	i;
 
-	for (i = 0; i < m.setup->nworkers; i++) {
-		m.pfd[i].fd = m.workers[i].ch.fd;
-		m.pfd[i].events = POLLIN;
-		m.pfd[i].revents = 0;
+	for (i = 0; i < ms.setup->nworkers; i++) {
+		ms.pfd[i].fd = ms.workers[i].ch.fd;
+		ms.pfd[i].events = POLLIN;
+		ms.pfd[i].revents = 0;
 	}
-	if (poll(m.pfd, (nfds_t)m.setup->nworkers, ms) <= 0)
+	if (poll(ms.pfd, (nfds_t)ms.setup->nworkers, timeout_ms) <= 0)
 		return;
-	for (i = 0; i < m.setup->nworkers; i++)
-		if (m.pfd[i].revents != 0 && m.workers[i].ch.fd != -1)
-			worker_io(&m.workers[i], m.pfd[i].revents);
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (ms.pfd[i].revents != 0 && ms.workers[i].ch.fd != -1)
+			worker_io(&ms.workers[i], ms.pfd[i].revents);
 }
 
-/* SIGTERM/SIGINT/SIGQUIT: stop the workers, at once if they dawdle. */
+static const char *
+stop_reason(int sig)
+{
+	return (sig == SIGINT ? "SIGINT received" : sig == SIGQUIT ?
+	    "SIGQUIT received" : sig == SIGTERM ? "SIGTERM received" :
+	    "stop asked on the control socket");
+}
+
+/*
+ * Stop the workers, at once if they dawdle: each closes its connections
+ * with a close line (reason=shutdown).
+ */
 __attribute__((__noreturn__))
 static void
-shutdown_all(int sig)
+shutdown_all(const char *why)
 {
 	int64_t	deadline = clock_now_ms() + STOP_TIMEOUT_MS;
 	int	i, left;
 	pid_t	pid;
 
-	log_notice("%s received, shutting down", sig == SIGINT ? "SIGINT" :
-	    sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
-	for (i = 0; i < m.setup->nworkers; i++)
-		if (m.workers[i].pid != -1)
-			kill(m.workers[i].pid, SIGTERM);
+	log_notice("%s, shutting down", why);
+	control_close();
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (ms.workers[i].pid != -1)
+			kill(ms.workers[i].pid, SIGTERM);
 	for (;;) {
 		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
 			struct worker_proc *w = worker_by_pid(pid);
@@ -797,33 +865,111 @@ shutdown_all(int sig)
 				w->pid = -1;
 		}
 		/* Done when every worker exited and said all it had to say. */
-		for (i = left = 0; i < m.setup->nworkers; i++)
-			if (m.workers[i].pid != -1 || m.workers[i].ch.fd != -1)
+		for (i = left = 0; i < ms.setup->nworkers; i++)
+			if (ms.workers[i].pid != -1 || ms.workers[i].ch.fd != -1)
 				left++;
 		if (left == 0)
 			break;
 		if (clock_now_ms() >= deadline) {
-			for (i = 0; i < m.setup->nworkers; i++)
-				if (m.workers[i].pid != -1) {
-					kill(m.workers[i].pid, SIGKILL);
-					waitpid(m.workers[i].pid, NULL, 0);
-					m.workers[i].pid = -1;
+			for (i = 0; i < ms.setup->nworkers; i++)
+				if (ms.workers[i].pid != -1) {
+					kill(ms.workers[i].pid, SIGKILL);
+					waitpid(ms.workers[i].pid, NULL, 0);
+					ms.workers[i].pid = -1;
 				}
 			break;
 		}
 		drain_workers(10);
 	}
-	for (i = 0; i < m.setup->nworkers; i++)
-		msg_channel_clear(&m.workers[i].ch);
-	if (m.setup->pidfh != NULL)
-		pidfile_remove(m.setup->pidfh);
-	listener_table_free(m.table, NULL);
-	free(m.table);
-	free(m.workers);
-	free(m.pfd);
+	for (i = 0; i < ms.setup->nworkers; i++)
+		msg_channel_clear(&ms.workers[i].ch);
+	if (ms.setup->pidfh != NULL)
+		pidfile_remove(ms.setup->pidfh);
+	listener_table_free(ms.table, NULL);
+	free(ms.table);
+	free(ms.workers);
+	free(ms.pfd);
 	log_notice("shutdown complete");
 	log_targets_close();
 	exit(0);
+}
+
+/* How long open connections may finish in a stop: 0 for none. */
+static int64_t
+stop_timeout_ms(void)
+{
+	if (ms.table->conf.shutdown_timeout_ms >= 0)
+		return (ms.table->conf.shutdown_timeout_ms);
+	return (ms.setup->shutdown_timeout_ms);
+}
+
+/*
+ * A graceful stop: the listening sockets close at once, so new clients
+ * are refused; each worker finishes its connections and exits, and
+ * whatever is still open after timeout_ms is closed.
+ */
+static void
+stop_gracefully(const char *why, int64_t timeout_ms)
+{
+	int	i;
+
+	log_notice("%s: stopping; open connections may finish for %lld ms",
+	    why, (long long)timeout_ms);
+	ms.stopping = 1;
+	ms.stop_deadline_ms = clock_now_ms() + timeout_ms;
+	listener_table_close_sockets(ms.table);
+	for (i = 0; i < ms.setup->nworkers; i++) {
+		struct worker_proc	*w = &ms.workers[i];
+
+		w->respawn_ms = 0;
+		if (!master_worker_live(w))
+			continue;
+		w->quiesced = 1;
+		if (msg_enqueue(&w->ch, PROTO_QUIESCE, NULL, 0, -1) == -1)
+			kill(w->pid, SIGTERM);	/* no other way to tell it */
+		else
+			msg_flush(&w->ch);
+	}
+}
+
+/* Stop now (SIGTERM), or with connections finishing: seconds, or -1. */
+static int	stop_requested;
+static int	stop_seconds;
+
+void
+master_stop(int seconds)
+{
+	stop_requested = 1;
+	stop_seconds = seconds;
+}
+
+static void
+stop_check(void)
+{
+	int64_t		 timeout;
+	const char	*why;
+	int		 i, sig = sig_term;
+
+
+	if (sig != 0 || stop_requested) {
+		why = stop_reason(sig);
+		timeout = sig == 0 && stop_seconds >= 0 ?
+		    (int64_t)stop_seconds * 1000 : stop_timeout_ms();
+		sig_term = 0;
+		stop_requested = 0;
+		if (ms.stopping || timeout == 0)
+			shutdown_all(why);
+		stop_gracefully(why, timeout);
+	}
+	if (!ms.stopping)
+		return;
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (ms.workers[i].pid != -1 || ms.workers[i].ch.fd != -1)
+			break;
+	if (i == ms.setup->nworkers)
+		shutdown_all("every connection finished");
+	if (clock_now_ms() >= ms.stop_deadline_ms)
+		shutdown_all("shutdown timeout: closing the connections left");
 }
 
 void
@@ -832,47 +978,51 @@ master_run(struct master_setup *setup)
 	struct pollfd	*pfd;
 	sigset_t	 waitmask;
 	int64_t		 now, next;
-	int		 i, n, timeout;
+	int		 i, n, nfds, timeout;
 
-	m.setup = setup;
-	m.table = setup->table;
-	m.table->generation = 1;
+	ms.setup = setup;
+	ms.started_ms = clock_now_ms();
+	ms.table = setup->table;
+	ms.table->generation = 1;
 	setproctitle("master");
 	master_signals(&waitmask);
-	if ((m.workers = calloc((size_t)setup->nworkers,
-	    sizeof(*m.workers))) == NULL ||
-	    (pfd = m.pfd = calloc((size_t)setup->nworkers,
-	    sizeof(*pfd))) == NULL)
+	if ((ms.workers = calloc((size_t)setup->nworkers,
+	    sizeof(*ms.workers))) == NULL ||
+	    (pfd = ms.pfd = calloc((size_t)setup->nworkers +
+	    CONTROL_POLLFDS, sizeof(*pfd))) == NULL)
 		fatal("workers");
+	control_set_handler(master_control_request);
 	set_base();
-	log_table_changes(NULL, m.table);
-	m.startup_deadline_ms = clock_now_ms() + STARTUP_TIMEOUT_MS;
+	log_table_changes(NULL, ms.table);
+	ms.startup_deadline_ms = clock_now_ms() + STARTUP_TIMEOUT_MS;
 	for (i = 0; i < setup->nworkers; i++) {
-		m.workers[i].id = i + 1;
-		m.workers[i].pid = -1;
-		msg_channel_init(&m.workers[i].ch, -1);
-		spawn(&m.workers[i]);
-		if (m.workers[i].pid == -1)
+		ms.workers[i].id = i + 1;
+		ms.workers[i].pid = -1;
+		msg_channel_init(&ms.workers[i].ch, -1);
+		spawn(&ms.workers[i]);
+		if (ms.workers[i].pid == -1)
 			startup_failed();
 	}
 
 	for (;;) {
-		if (sig_term)
-			shutdown_all(sig_term);
 		if (sig_chld) {
 			sig_chld = 0;
 			reap();
 		}
+		stop_check();
 		/* A worker that died or was killed is not waited for. */
 		stats_check(0);
 		dump_check(0);
 		if (sig_hup) {
 			sig_hup = 0;
-			reload();
+			if (ms.stopping)
+				log_notice("SIGHUP ignored: stopping");
+			else
+				master_reload(0);
 		}
 		if (sig_usr1) {
 			sig_usr1 = 0;
-			stats_start();
+			master_stats_start(1);
 		}
 		if (sig_usr2) {
 			sig_usr2 = 0;
@@ -881,16 +1031,22 @@ master_run(struct master_setup *setup)
 
 		now = clock_now_ms();
 		next = -1;
-		if (m.stats.active && now >= m.stats.deadline_ms)
+		if (ms.stats.active && now >= ms.stats.deadline_ms)
 			stats_check(1);
-		if (m.dump.active && now >= m.dump.deadline_ms)
+		if (ms.dump.active && now >= ms.dump.deadline_ms)
 			dump_check(1);
-		if (m.stats.active)
-			next = m.stats.deadline_ms;
-		if (m.dump.active && (next == -1 || m.dump.deadline_ms < next))
-			next = m.dump.deadline_ms;
+		if (ms.stats.active)
+			next = ms.stats.deadline_ms;
+		if (ms.dump.active && (next == -1 || ms.dump.deadline_ms < next))
+			next = ms.dump.deadline_ms;
+		control_expire(now);
+		master_control_expire(now);
+		next = earliest(next, control_deadline());
+		next = earliest(next, master_control_deadline());
+		if (ms.stopping)
+			next = earliest(next, ms.stop_deadline_ms);
 		for (i = 0; i < setup->nworkers; i++) {
-			struct worker_proc *w = &m.workers[i];
+			struct worker_proc *w = &ms.workers[i];
 
 			if (w->pid == -1 && w->respawn_ms > 0) {
 				if (w->respawn_ms <= now)
@@ -899,23 +1055,25 @@ master_run(struct master_setup *setup)
 					next = w->respawn_ms;
 			}
 		}
-		if (m.startup_deadline_ms > 0) {
-			if (now >= m.startup_deadline_ms)
+		if (ms.startup_deadline_ms > 0) {
+			if (now >= ms.startup_deadline_ms)
 				startup_failed();
-			if (next == -1 || m.startup_deadline_ms < next)
-				next = m.startup_deadline_ms;
+			if (next == -1 || ms.startup_deadline_ms < next)
+				next = ms.startup_deadline_ms;
 		}
 		timeout = next == -1 ? -1 : (int)(next - now > 0 ?
 		    next - now : 0);
 
 		for (i = n = 0; i < setup->nworkers; i++) {
-			struct worker_proc *w = &m.workers[i];
+			struct worker_proc *w = &ms.workers[i];
 
 			pfd[i].fd = w->ch.fd;
 			pfd[i].events = POLLIN |
 			    (msg_pending(&w->ch) ? POLLOUT : 0);
 			pfd[i].revents = 0;
 		}
+		nfds = setup->nworkers + control_pollfds(pfd +
+		    setup->nworkers);
 		{
 			struct timespec ts, *tsp = NULL;
 
@@ -924,7 +1082,7 @@ master_run(struct master_setup *setup)
 				ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
 				tsp = &ts;
 			}
-			n = ppoll(pfd, (nfds_t)setup->nworkers, tsp, &waitmask);
+			n = ppoll(pfd, (nfds_t)nfds, tsp, &waitmask);
 		}
 		if (n == -1) {
 			if (errno == EINTR)
@@ -932,7 +1090,8 @@ master_run(struct master_setup *setup)
 			fatal("ppoll");
 		}
 		for (i = 0; i < setup->nworkers; i++)
-			if (pfd[i].revents != 0 && m.workers[i].ch.fd != -1)
-				worker_io(&m.workers[i], pfd[i].revents);
+			if (pfd[i].revents != 0 && ms.workers[i].ch.fd != -1)
+				worker_io(&ms.workers[i], pfd[i].revents);
+		control_io(pfd + setup->nworkers, nfds - setup->nworkers);
 	}
 }

@@ -5,7 +5,9 @@
 #ifndef TCPPROXY_MASTER_H
 #define TCPPROXY_MASTER_H
 
+#include <sys/types.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "listener.h"
@@ -24,6 +26,7 @@ struct master_setup {
 	int			 notify_fd;	/* daemon's parent, or -1 */
 	int			 detach;	/* workers close stdio */
 	const struct conf_policy *defaults;	/* from the command line */
+	int64_t			 shutdown_timeout_ms;	/* --shutdown-timeout */
 };
 
 __attribute__((__noreturn__))

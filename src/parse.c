@@ -222,7 +222,8 @@ resync_stanza(struct scanner *sc)
 
 enum stmt_key {
 	KEY_RESOLV, KEY_REMOTE, KEY_REMOTE_RESOLV, KEY_SOURCE, KEY_BUFFER_SIZE,
-	KEY_POLICY	/* conf_policy_set() takes it */
+	KEY_POLICY,	/* conf_policy_set() takes it */
+	KEY_SHUTDOWN_TIMEOUT
 };
 
 static const struct {
@@ -230,7 +231,7 @@ static const struct {
 	enum stmt_key	 key;
 	int		 minvalues;
 	int		 maxvalues;
-	int		 global;	/* allowed outside a stanza too */
+	int		 global;	/* 1: outside a stanza too; 2: only */
 	const char	*usage;
 } keywords[] = {
 	{ "resolv",	   KEY_RESOLV,	      1, 1, 0, "ipv4 or ipv6" },
@@ -248,6 +249,7 @@ static const struct {
 	{ "proxy-protocol", KEY_POLICY,	      1, 1, 0, "v1, v2 or off" },
 	{ "allow",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
 	{ "deny",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
+	{ "shutdown-timeout", KEY_SHUTDOWN_TIMEOUT, 1, 1, 2, "a time" },
 };
 
 static int
@@ -316,6 +318,12 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 		resync_statement(sc);
 		return (-1);
 	}
+	if (st != NULL && keywords[k].global == 2) {
+		conf_error(sc->conf, &keytok.pos, "'%s' belongs at the top "
+		    "of the file, outside any listen stanza", keytok.word);
+		resync_statement(sc);
+		return (-1);
+	}
 	if (rest != NULL && *rest != '\0') {
 		values[0] = keytok;
 		memmove(values[0].word, rest, strlen(rest) + 1);
@@ -368,10 +376,25 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 		return (set(sc, &st->source_host, &values[0]));
 	case KEY_BUFFER_SIZE:
 		return (set(sc, &st->buffer_size, &values[0]));
+	case KEY_SHUTDOWN_TIMEOUT:
+		return (set(sc, &sc->conf->shutdown_timeout, &values[0]));
 	case KEY_POLICY:
 		break;
 	}
 	return (-1);
+}
+
+/* Is word ("key" or "key:...") a keyword that may stand at the top? */
+static int
+top_keyword(const char *word)
+{
+	size_t	k, len = strcspn(word, ":");
+
+	for (k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++)
+		if (strlen(keywords[k].name) == len &&
+		    strncmp(word, keywords[k].name, len) == 0)
+			return (keywords[k].global != 0);
+	return (0);
 }
 
 /* A stanza, after its "listen" keyword. */
@@ -456,7 +479,7 @@ parse_buffer(struct conf *c, const char *buf, size_t len)
 			continue;
 		}
 		if (t.kind == TOK_WORD && (strncmp(t.word, "allow", 5) == 0 ||
-		    strncmp(t.word, "deny", 4) == 0)) {
+		    strncmp(t.word, "deny", 4) == 0 || top_keyword(t.word))) {
 			lost = 0;
 			parse_statement(&sc, NULL, &t);
 			continue;

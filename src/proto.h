@@ -12,16 +12,25 @@
  * table, then PROTO_STATS_DONE with how many it sent, all carrying the
  * request's sequence number.  PROTO_DUMP is answered by the worker's log
  * lines, then PROTO_DUMP_DONE.
+ *
+ * The control socket's questions: PROTO_CONNS is answered by
+ * PROTO_CONN_BATCH messages (up to PROTO_CONN_BATCH_MAX connections each)
+ * and PROTO_CONNS_DONE with how many batches came before; PROTO_KILL by
+ * PROTO_KILL_DONE.  Both carry the asking control client's number.
+ * PROTO_PAUSE stops or resumes accepting on one listener (drain, enable);
+ * PROTO_QUIESCE stops accepting for good: the worker closes its listening
+ * sockets and exits once its last connection has ended.
  */
 #ifndef TCPPROXY_PROTO_H
 #define TCPPROXY_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "acl.h"
 #include "addr.h"
 
-#define PROTO_VERSION	3
+#define PROTO_VERSION	4
 
 enum proto_type {
 	/* master -> worker */
@@ -29,12 +38,19 @@ enum proto_type {
 	PROTO_COMMIT,		/* struct proto_commit */
 	PROTO_DUMP,		/* no payload: log open connections */
 	PROTO_STATS,		/* struct proto_stats */
+	PROTO_CONNS,		/* struct proto_conns */
+	PROTO_KILL,		/* struct proto_kill */
+	PROTO_PAUSE,		/* struct proto_pause */
+	PROTO_QUIESCE,		/* no payload */
 	/* worker -> master */
 	PROTO_READY = 64,	/* struct proto_commit */
 	PROTO_LOG,		/* struct proto_log_hdr + text */
 	PROTO_DUMP_DONE,	/* no payload */
 	PROTO_LISTENER_STATS,	/* struct proto_listener_stats */
 	PROTO_STATS_DONE,	/* struct proto_stats_done */
+	PROTO_CONN_BATCH,	/* struct proto_conn_batch */
+	PROTO_CONNS_DONE,	/* struct proto_conns_done */
+	PROTO_KILL_DONE,	/* struct proto_kill_done */
 };
 
 struct proto_listener {
@@ -58,6 +74,7 @@ struct proto_listener {
 	uint8_t		proxy_protocol;	/* 0, 1 or 2 */
 	uint8_t		nacl;
 	struct acl_rule	acl[ACL_MAX];
+	uint8_t		paused;		/* drained: do not accept */
 };
 
 struct proto_commit {
@@ -93,6 +110,62 @@ struct proto_stats_done {
 	uint32_t	nlisteners;	/* PROTO_LISTENER_STATS sent before */
 	uint64_t	retired;	/* open through listeners not in the table */
 };
+
+struct proto_conns {
+	uint32_t	seq;		/* the control client asking */
+	uint32_t	listener;	/* only this listener's; 0: all */
+};
+
+enum proto_conn_state {
+	PROTO_CONN_CONNECTING = 1,
+	PROTO_CONN_ESTABLISHED,
+	PROTO_CONN_HALF_CLOSED,
+};
+
+struct proto_conn {
+	uint64_t	id;		/* the relay's, in this worker */
+	uint32_t	listener;
+	uint32_t	state;		/* enum proto_conn_state */
+	struct addr	client;
+	struct addr	remote;		/* len 0: none yet */
+	uint64_t	sent;
+	uint64_t	received;
+	uint64_t	age_ms;
+	uint64_t	idle_ms;
+};
+
+#define PROTO_CONN_BATCH_MAX	24
+
+struct proto_conn_batch {
+	uint32_t	seq;
+	uint32_t	n;		/* 1 to PROTO_CONN_BATCH_MAX */
+	struct proto_conn conn[PROTO_CONN_BATCH_MAX];	/* n of them sent */
+};
+
+struct proto_conns_done {
+	uint32_t	seq;
+	uint32_t	batches;	/* PROTO_CONN_BATCH sent before */
+};
+
+struct proto_kill {
+	uint32_t	seq;
+	uint32_t	pad;
+	uint64_t	relay;
+};
+
+struct proto_kill_done {
+	uint32_t	seq;
+	uint32_t	found;		/* 0 or 1 */
+};
+
+struct proto_pause {
+	uint32_t	listener;
+	uint32_t	paused;		/* 0 or 1 */
+};
+
+/* Bytes of a batch of n connections, as sent. */
+#define PROTO_CONN_BATCH_LEN(n)	(offsetof(struct proto_conn_batch, conn) + \
+	(size_t)(n) * sizeof(struct proto_conn))
 
 struct msg;
 

@@ -59,6 +59,7 @@ static const char *const reason_names[] = {
 	[REASON_IDLE_TIMEOUT] = "idle-timeout",
 	[REASON_FIN_TIMEOUT] = "fin-timeout",
 	[REASON_SHUTDOWN] = "shutdown",
+	[REASON_KILLED] = "killed",
 };
 
 /* The listener's counters (SIGUSR1) learn how a relay ended. */
@@ -560,4 +561,40 @@ relay_dump(struct worker *w)
 		    (unsigned long long)r->down.bytes,
 		    (long long)(now - r->started_ms));
 	}
+}
+
+/* One open connection, as the control socket shows it. */
+void
+relay_describe(const struct relay *r, int64_t now, struct proto_conn *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->id = r->id;
+	pc->listener = r->listener->conf.id;
+	if (r->state == RELAY_CONNECTING)
+		pc->state = PROTO_CONN_CONNECTING;
+	else if (r->up.eof || r->down.eof)
+		pc->state = PROTO_CONN_HALF_CLOSED;
+	else
+		pc->state = PROTO_CONN_ESTABLISHED;
+	pc->client = r->client.addr;
+	if (r->state == RELAY_ESTABLISHED)
+		pc->remote = r->remote.addr;
+	pc->sent = r->up.bytes;
+	pc->received = r->down.bytes;
+	pc->age_ms = (uint64_t)(now - r->started_ms);
+	pc->idle_ms = (uint64_t)(now - r->active_ms);
+}
+
+/* The control socket's kill: both ends reset.  1 if it was open. */
+int
+relay_kill(struct worker *w, uint64_t id)
+{
+	struct relay	*r;
+
+	TAILQ_FOREACH(r, &w->relays, entry)
+		if (r->id == id) {
+			relay_close(r, REASON_KILLED, 1);
+			return (1);
+		}
+	return (0);
 }

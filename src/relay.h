@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "counts.h"
 
+struct proto_conn;
 struct worker;
 struct wlistener;
 struct relay;
@@ -52,6 +53,7 @@ enum relay_reason {
 	REASON_IDLE_TIMEOUT,
 	REASON_FIN_TIMEOUT,
 	REASON_SHUTDOWN,	/* the worker stopped */
+	REASON_KILLED,		/* by the control socket */
 };
 
 struct relay {
@@ -83,6 +85,8 @@ extern int	relay_splice;
 void	relay_start(struct worker *, struct wlistener *, int,
 	    const struct addr *, struct counts_hold *);
 void	relay_dump(struct worker *);
+void	relay_describe(const struct relay *, int64_t, struct proto_conn *);
+int	relay_kill(struct worker *, uint64_t);
 void	relay_sweep(struct worker *, int64_t);
 void	relay_shutdown_all(struct worker *);
 

@@ -75,7 +75,7 @@ static void
 listener_events(struct worker *w, struct wlistener *l)
 {
 	pollset_events(&w->ps, l->slot, w->accept_paused ||
-	    l->full_until_ms > 0 ? 0 : POLLIN);
+	    l->full_until_ms > 0 || l->conf.paused ? 0 : POLLIN);
 }
 
 /*
@@ -191,6 +191,11 @@ worker_accept(void *arg, int revents)
 			case ECONNABORTED:
 			case EPROTO:
 				continue;
+			case EINVAL:
+				/* Drained by the master: its word follows. */
+				l->conf.paused = 1;
+				listener_events(w, l);
+				return;
 			case EMFILE:
 			case ENFILE:
 			case ENOBUFS:
@@ -275,8 +280,15 @@ handle_listener(struct worker *w, struct msg *m)
 		fatal("listener");
 	memcpy(&l->conf, m->data, sizeof(l->conf));
 	if (l->conf.nremotes == 0 || l->conf.nremotes > ADDR_MAX ||
-	    l->conf.bufsize == 0)
+	    l->conf.bufsize == 0 || l->conf.nacl > ACL_MAX ||
+	    l->conf.paused > 1)
 		proto_error("bad listener contents");
+	if (w->quiescing) {
+		/* Stopping: a table sent meanwhile is not served. */
+		close(m->fd);
+		free(l);
+		return;
+	}
 	l->fd = m->fd;
 	l->slot = -1;
 	l->in_table = 1;
@@ -307,8 +319,9 @@ handle_commit(struct worker *w, struct msg *m)
 	memcpy(&c, m->data, sizeof(c));
 	TAILQ_FOREACH(l, &w->pending, entry)
 		n++;
-	if (c.version != PROTO_VERSION || n != c.nlisteners ||
-	    (n > 0 && c.generation != w->pending_generation))
+	if (c.version != PROTO_VERSION || (!w->quiescing &&
+	    (n != c.nlisteners ||
+	    (n > 0 && c.generation != w->pending_generation))))
 		proto_error("commit does not match the listeners sent");
 	TAILQ_FOREACH(l, &w->pending, entry)
 		if (scratch_reserve(w, l->conf.bufsize) == -1)
@@ -412,6 +425,98 @@ handle_dump(struct worker *w, struct msg *m)
 		log_warn("cannot answer the master's dump request");
 }
 
+/*
+ * The control socket's "show connections": every open connection (of
+ * one listener, if asked), in batches, then how many batches were sent.
+ */
+static void
+handle_conns(struct worker *w, struct msg *m)
+{
+	struct proto_conns	 req;
+	struct proto_conns_done	 done;
+	struct proto_conn_batch	 b;
+	struct relay		*r;
+
+	if (m->hdr.len != sizeof(req) || m->fd != -1)
+		proto_error("bad connection list message");
+	memcpy(&req, m->data, sizeof(req));
+	memset(&done, 0, sizeof(done));
+	done.seq = req.seq;
+	memset(&b, 0, sizeof(b));
+	b.seq = req.seq;
+	TAILQ_FOREACH(r, &w->relays, entry) {
+		if (req.listener != 0 && r->listener->conf.id != req.listener)
+			continue;
+		relay_describe(r, w->now_ms, &b.conn[b.n++]);
+		if (b.n < PROTO_CONN_BATCH_MAX && TAILQ_NEXT(r, entry) != NULL)
+			continue;
+		if (msg_enqueue(&channel, PROTO_CONN_BATCH, &b,
+		    PROTO_CONN_BATCH_LEN(b.n), -1) == 0)
+			done.batches++;
+		b.n = 0;
+	}
+	if (b.n > 0 && msg_enqueue(&channel, PROTO_CONN_BATCH, &b,
+	    PROTO_CONN_BATCH_LEN(b.n), -1) == 0)
+		done.batches++;
+	if (msg_enqueue(&channel, PROTO_CONNS_DONE, &done, sizeof(done), -1)
+	    == -1)
+		log_warn("cannot answer the master's connection list request");
+}
+
+static void
+handle_kill(struct worker *w, struct msg *m)
+{
+	struct proto_kill	 req;
+	struct proto_kill_done	 done;
+
+	if (m->hdr.len != sizeof(req) || m->fd != -1)
+		proto_error("bad kill message");
+	memcpy(&req, m->data, sizeof(req));
+	memset(&done, 0, sizeof(done));
+	done.seq = req.seq;
+	done.found = (uint32_t)relay_kill(w, req.relay);
+	if (msg_enqueue(&channel, PROTO_KILL_DONE, &done, sizeof(done), -1)
+	    == -1)
+		log_warn("cannot answer the master's kill request");
+}
+
+/* Drain or enable: the master stopped or restarted the socket itself. */
+static void
+handle_pause(struct worker *w, struct msg *m)
+{
+	struct proto_pause	 req;
+	struct wlistener	*l;
+
+	if (m->hdr.len != sizeof(req) || m->fd != -1)
+		proto_error("bad pause message");
+	memcpy(&req, m->data, sizeof(req));
+	if (req.paused > 1)
+		proto_error("bad pause contents");
+	TAILQ_FOREACH(l, &w->listeners, entry)
+		if (l->conf.id == req.listener) {
+			l->conf.paused = (uint8_t)req.paused;
+			listener_events(w, l);
+		}
+}
+
+/*
+ * A graceful stop or an upgrade: accept no more, let the connections
+ * finish, and exit after the last one (the master bounds the wait).
+ */
+static void
+handle_quiesce(struct worker *w, struct msg *m)
+{
+	struct wlistener	*l;
+
+	if (m->hdr.len != 0 || m->fd != -1)
+		proto_error("bad quiesce message");
+	while ((l = TAILQ_FIRST(&w->listeners)) != NULL)
+		listener_remove(w, l);
+	w->quiescing = 1;
+	log_debug("accepting no more; %llu connection%s to finish",
+	    (unsigned long long)w->nrelays, w->nrelays == 1 ? "" : "s");
+}
+
 static void
 worker_channel_io(void *arg, int revents)
 {
@@ -439,6 +544,18 @@ worker_channel_io(void *arg, int revents)
 				break;
 			case PROTO_STATS:
 				handle_stats(w, &m);
+				break;
+			case PROTO_CONNS:
+				handle_conns(w, &m);
+				break;
+			case PROTO_KILL:
+				handle_kill(w, &m);
+				break;
+			case PROTO_PAUSE:
+				handle_pause(w, &m);
+				break;
+			case PROTO_QUIESCE:
+				handle_quiesce(w, &m);
 				break;
 			default:
 				if (m.fd != -1)
@@ -645,7 +762,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 
 	w->now_ms = clock_now_ms();
 	w->next_sweep_ms = w->now_ms + SWEEP_MS;
-	while (!quit) {
+	while (!quit && !(w->quiescing && w->nrelays == 0)) {
 		timeout = -1;
 		if (w->accept_paused && w->accept_resume_ms > 0) {
 			int64_t	left = w->accept_resume_ms - w->now_ms;

@@ -56,6 +56,7 @@ struct worker {
 	int			 accept_paused;
 	int			 accept_failing;	/* EMFILE and the like */
 	int64_t			 accept_resume_ms;
+	int			 quiescing;	/* exit after the last relay */
 };
 
 __attribute__((__noreturn__))

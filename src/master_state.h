@@ -1,0 +1,109 @@
+/*
+ * The master's state, shared by its files: master.c (supervision,
+ * signals, reload, stop) and master_control.c (the control socket's
+ * commands).  Nothing outside the master includes this.
+ */
+#ifndef TCPPROXY_MASTER_STATE_H
+#define TCPPROXY_MASTER_STATE_H
+
+#include <sys/types.h>
+#include <poll.h>
+#include <stdint.h>
+
+#include "control.h"
+#include "listener.h"
+#include "master.h"
+#include "msg.h"
+
+#define ANSWER_TIMEOUT_MS	2000	/* a worker's answer to a question */
+
+struct worker_proc {
+	int			 id;
+	pid_t			 pid;		/* -1: dead, waiting to respawn */
+	struct msg_channel	 ch;
+	uint32_t		 acked;		/* generation it serves */
+	uint32_t		 sent;		/* newest generation sent */
+	uint32_t		 stats_seq;	/* newest PROTO_STATS sent */
+	uint32_t		 stats_entries;	/* answers to it so far */
+	int			 stats_done;
+	uint64_t		 stats_connections; /* its sum in that round */
+	unsigned int		 dumps_pending;	/* PROTO_DUMP not yet done */
+	unsigned int		 restarts;	/* times it was replaced */
+	int			 quiesced;	/* told to finish and exit */
+	int64_t			 started_ms;
+	int64_t			 respawn_ms;
+	int			 backoff_ms;
+};
+
+/*
+ * A control request waiting for the workers: a connection list or a
+ * kill (each worker asked answers once, per_worker says how far), or a
+ * show command waiting for the stats round, or a reload waiting until
+ * every worker serves its generation.
+ */
+struct control_wait {
+	uint32_t		 client;	/* 0: a free slot */
+	enum control_cmd	 cmd;
+	uint32_t		 arg;		/* listener, or generation */
+	int64_t			 deadline_ms;
+	int			 found;		/* kill: a worker had it */
+	struct {
+		int		 asked;
+		int		 done;
+		uint32_t	 batches;
+	}			 per_worker[LISTENER_SOCKETS_MAX];
+};
+
+struct master_state {
+	struct master_setup	*setup;
+	struct worker_proc	*workers;
+	struct listener_table	*table;
+	struct pollfd		*pfd;		/* workers, then control */
+	int			 reload_waiting;
+	uint64_t		 reloads;	/* completed since start */
+	struct {				/* the last completed reload */
+		uint32_t	 generation;
+		size_t		 kept, added, removed;
+	} last_reload;
+	/* The table every worker served last: what a reload is told against. */
+	size_t			 base_n;
+	uint32_t		 base_next_id;	/* ids from here on are newer */
+	int64_t			 started_ms;
+	int64_t			 startup_deadline_ms;
+	int			 stopping;	/* a graceful stop is under way */
+	int64_t			 stop_deadline_ms;
+	struct {				/* SIGUSR1, show commands */
+		int		 active;
+		int		 log;		/* SIGUSR1 asked: log it */
+		int		 again;		/* signalled during a round */
+		uint32_t	 seq;
+		uint64_t	 retired;	/* through removed listeners */
+		int64_t		 deadline_ms;
+	} stats;
+	struct {				/* SIGUSR2 */
+		int		 active;
+		int64_t		 deadline_ms;
+	} dump;
+	struct control_wait	 waits[CONTROL_CLIENTS_MAX];
+};
+
+extern struct master_state	 ms;
+
+int	master_worker_live(const struct worker_proc *);
+void	master_worker_violation(struct worker_proc *, const char *);
+struct listener *master_listener_by_id(const struct listener_table *,
+	    uint32_t);
+void	master_stats_start(int);
+int	master_reload(uint32_t);
+void	master_stop(int);
+
+/* master_control.c */
+void	master_control_request(uint32_t, const struct control_request *);
+void	master_control_message(struct worker_proc *, const struct msg *);
+void	master_control_stats_done(void);
+void	master_control_reloaded(void);
+void	master_control_worker_gone(struct worker_proc *);
+void	master_control_expire(int64_t);
+int64_t	master_control_deadline(void);
+
+#endif
