@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
@@ -90,6 +91,28 @@ send_datagram(int sock, const unsigned char *buf, size_t len, int nfds)
 		die("sendmsg");
 }
 
+/* A connection list: copied and formatted as master_control.c does. */
+static void
+conn_batch(const struct msg *m)
+{
+	struct proto_conn_batch	 b;
+	char			 a[ADDR_STRLEN];
+	uint32_t		 i;
+
+	if (m->hdr.len > sizeof(b) || m->hdr.len != PROTO_CONN_BATCH_LEN(
+	    ((const struct proto_conn_batch *)(const void *)m->data)->n))
+		die("check passed a batch of the wrong length");
+	memset(&b, 0, sizeof(b));
+	memcpy(&b, m->data, m->hdr.len);
+	for (i = 0; i < b.n; i++) {
+		addr_fmt(&b.conn[i].client, a, sizeof(a));
+		sink ^= (uint32_t)strlen(a);
+		if (b.conn[i].remote.len > 0)
+			addr_fmt(&b.conn[i].remote, a, sizeof(a));
+		sink ^= (uint32_t)strlen(a);
+	}
+}
+
 /* What the master does with a message the check let through. */
 static void
 master_side(const struct msg *m)
@@ -99,6 +122,7 @@ master_side(const struct msg *m)
 	struct proto_listener_stats	 ls;
 	struct proto_stats_done		 done;
 	char				 text[LOG_LINE_MAX];
+	uint32_t			 pair[2];
 	size_t				 len;
 
 	switch (m->hdr.type) {
@@ -129,6 +153,14 @@ master_side(const struct msg *m)
 	case PROTO_STATS_DONE:
 		memcpy(&done, m->data, sizeof(done));
 		sink ^= done.seq ^ done.nlisteners ^ (uint32_t)done.retired;
+		break;
+	case PROTO_CONN_BATCH:
+		conn_batch(m);
+		break;
+	case PROTO_CONNS_DONE:
+	case PROTO_KILL_DONE:
+		memcpy(&pair, m->data, sizeof(pair));
+		sink ^= pair[0] ^ pair[1];
 		break;
 	default:
 		die("check passed an unknown type");

@@ -73,3 +73,21 @@ seed oversized 4 $LOG 8192 logmsg 3 "padded beyond the largest message"
 printf '\000\100\000\000' >"$out/short-header"
 printf '\000' >"$out/empty-datagram"
 printf '\001' >"$out/empty-datagram-fd"
+
+# The control socket's answers (PROTO_VERSION 4).
+CONN_BATCH=69 CONNS_DONE=70 KILL_DONE=71
+zeros() { head -c "$1" /dev/zero; }
+pair() { u32 "$1"; u32 "$2"; }
+# addr4: a struct addr holding 127.0.0.1:8080 (136 bytes)
+addr4() { printf '\002\000\037\220\177\000\000\001'; zeros 120; u32 16; u32 0; }
+# conn STATE: one struct proto_conn (320 bytes), no remote yet
+conn() { u32 7; u32 0; u32 1; u32 "$1"; addr4; zeros 136; zeros 32; }
+batch() { u32 5; u32 "$1"; shift; for s in "$@"; do conn "$s"; done; }
+seed conn-batch 0 $CONN_BATCH 328 batch 1 2
+seed conn-batch-2 0 $CONN_BATCH 648 batch 2 1 3
+seed conn-batch-count 0 $CONN_BATCH 328 batch 2 2
+seed conn-batch-state 0 $CONN_BATCH 328 batch 1 9
+seed conn-batch-empty 0 $CONN_BATCH 8 batch 0
+seed conns-done 0 $CONNS_DONE 8 pair 5 1
+seed kill-done 0 $KILL_DONE 8 pair 5 1
+seed kill-done-bad 0 $KILL_DONE 8 pair 5 2
