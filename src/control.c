@@ -527,6 +527,7 @@ control_open(const char *path, gid_t gid, char *err, size_t errlen)
 		if (path_in_use(&sun)) {
 			snprintf(err, errlen, "control socket %s: in use by "
 			    "another process", path);
+			errno = EADDRINUSE;
 			return (-1);
 		}
 		unlink(path);
@@ -538,10 +539,13 @@ control_open(const char *path, gid_t gid, char *err, size_t errlen)
 	}
 	old = umask(0117);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int	saved = errno;	/* the caller tells EACCES apart */
+
 		umask(old);
 		snprintf(err, errlen, "control socket %s: %s", path,
-		    strerror(errno));
+		    strerror(saved));
 		close(fd);
+		errno = saved;
 		return (-1);
 	}
 	umask(old);

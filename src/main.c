@@ -393,7 +393,8 @@ conf_from_options(struct conf *c, const struct options *o)
  * who may not write /run, runs without.  One named with -S must work.
  */
 static void
-open_control(const struct options *o, const struct group *gr)
+open_control(const struct options *o, const struct group *gr,
+    struct pidfh *setup_pidfh)
 {
 	const char	*path = o->control;
 	char		 err[256];
@@ -405,9 +406,14 @@ open_control(const struct options *o, const struct group *gr)
 	if (control_open(path != NULL ? path : CONTROL_SOCKET_DEFAULT,
 	    gr != NULL ? gr->gr_gid : (gid_t)-1, err, sizeof(err)) == 0)
 		return;
-	if (path != NULL)
+	if (path != NULL) {
+		if (setup_pidfh != NULL)
+			pidfile_remove(setup_pidfh);
 		usage_error("-S: %s", err);
-	log_warnx("%s; running without a control socket", err);
+	}
+	/* Not root: no /run to write in, as expected. */
+	log_msg(errno == EACCES || errno == EROFS ? LOG_LVL_DEBUG :
+	    LOG_LVL_WARNING, "%s; running without a control socket", err);
 }
 
 /* Config errors go to the log, which also shows them on stderr now. */
@@ -559,8 +565,6 @@ main(int argc, char *argv[])
 		    strerror(errno));
 	}
 
-	open_control(&o, gr);
-
 	if ((table = malloc(sizeof(*table))) == NULL)
 		fatal("table");
 	setup.next_id = 1;
@@ -569,10 +573,10 @@ main(int argc, char *argv[])
 	    == -1) {
 		if (setup.pidfh != NULL)
 			pidfile_remove(setup.pidfh);
-		control_close();
 		exit(1);
 	}
 	conf_free(&c);
+	open_control(&o, gr, setup.pidfh);
 	activation_close_unused();
 	setup.table = table;
 	setup.nworkers = o.nworkers;
