@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "control.h"
+#include "ctlrecord.h"
 #include "log.h"
 
 #define CONTROL_READ_MS		5000	/* for the request line */
@@ -200,10 +201,7 @@ control_finish(uint32_t id, int ok, const char *fmt, ...)
 	client_end(c, ok, buf);
 }
 
-/*
- * Values are one word: every byte outside 0x21..0x7e, and '%' and '=',
- * is written as %XX; an empty value is "-".
- */
+/* Values are one word each: see ctl_escape(). */
 static void
 record_append(struct control_record *r, const char *s, size_t len)
 {
@@ -227,27 +225,14 @@ void
 control_record_str(struct control_record *r, const char *key,
     const char *value)
 {
-	static const char	hex[] = "0123456789ABCDEF";
-	const unsigned char	*p;
-	char			 esc[3];
+	char	esc[sizeof(r->buf)];
+	size_t	len;
 
 	record_append(r, " ", 1);
 	record_append(r, key, strlen(key));
 	record_append(r, "=", 1);
-	if (value == NULL || *value == '\0') {
-		record_append(r, "-", 1);
-		return;
-	}
-	for (p = (const unsigned char *)value; *p != '\0'; p++) {
-		if (*p > 0x20 && *p < 0x7f && *p != '%' && *p != '=') {
-			record_append(r, (const char *)p, 1);
-			continue;
-		}
-		esc[0] = '%';
-		esc[1] = hex[*p >> 4];
-		esc[2] = hex[*p & 0xf];
-		record_append(r, esc, 3);
-	}
+	len = ctl_escape(value != NULL ? value : "", esc, sizeof(esc));
+	record_append(r, esc, len < sizeof(esc) ? len : sizeof(esc) - 1);
 }
 
 void

@@ -4,7 +4,8 @@
 load helper
 
 @test "man pages are clean under mandoc -Tlint" {
-	run mandoc -Tlint -W warning "$TOP/man/tcpproxy.8" "$TOP/man/tcpproxy.conf.5"
+	run mandoc -Tlint -W warning "$TOP/man/tcpproxy.8" "$TOP/man/tcpproxy.conf.5" \
+	    "$TOP/man/tcpproxyctl.8"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
@@ -16,7 +17,14 @@ load helper
 }
 
 @test "tcpproxy.conf.5 documents every config keyword" {
-	for kw in listen remote resolv remote-resolv source buffer-size; do
+	for kw in listen remote resolv remote-resolv source buffer-size \
+	    shutdown-timeout metrics; do
 		grep -q "$kw" "$TOP/man/tcpproxy.conf.5" || { echo "missing $kw"; return 1; }
+	done
+}
+
+@test "tcpproxyctl.8 documents every command of its usage" {
+	for cmd in $("$TOP/tcpproxyctl" -h | sed -n 's/^  //p' | tr -c 'a-z\n' ' '); do
+		grep -q -- "$cmd" "$TOP/man/tcpproxyctl.8" || { echo "missing $cmd"; return 1; }
 	done
 }
