@@ -71,6 +71,8 @@ conf_free(struct conf *c)
 	}
 	conf_policy_free(&c->global);
 	value_free(&c->shutdown_timeout);
+	value_free(&c->metrics_host);
+	value_free(&c->metrics_port);
 	free(c->path);
 	c->path = NULL;
 }
@@ -421,6 +423,24 @@ port_of(struct conf *c, const struct conf_value *v, unsigned short *port)
 	return (0);
 }
 
+/* metrics: HOST PORT; the first address HOST has, to listen on. */
+static void
+resolve_metrics(struct conf *c)
+{
+	struct addr_list	 list;
+	unsigned short		 port;
+	char			 err[256];
+
+	if (port_of(c, &c->metrics_port, &port) == -1)
+		return;
+	if (addr_resolve(c->metrics_host.str, port, AF_UNSPEC, 1, &list, err,
+	    sizeof(err)) == -1 || list.n == 0) {
+		conf_error(c, &c->metrics_host.pos, "metrics: %s", err);
+		return;
+	}
+	c->metrics = list.a[0];
+}
+
 /*
  * Keep only the remote addresses that a source address can reach, and
  * remember one source per family.
@@ -524,6 +544,8 @@ conf_resolve(struct conf *c)
 	size_t			 i, j;
 	char			 buf[ADDR_STRLEN];
 
+	if (c->metrics_host.str != NULL)
+		resolve_metrics(c);
 	if (c->shutdown_timeout.str != NULL) {
 		uint32_t	ms;
 

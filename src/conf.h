@@ -99,6 +99,9 @@ struct conf {
 	struct conf_policy	 global;	/* command line, file top */
 	struct conf_value	 shutdown_timeout;	/* file top only */
 	int64_t			 shutdown_timeout_ms;	/* -1: not set */
+	struct conf_value	 metrics_host;		/* file top only */
+	struct conf_value	 metrics_port;
+	struct addr		 metrics;		/* len 0: none */
 	int			 nerrors;
 };
 

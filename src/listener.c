@@ -82,6 +82,13 @@ fail:
 	return (-1);
 }
 
+/* A plain listening socket, for the metrics process. */
+int
+listener_bind_one(const struct addr *a, char *err, size_t errlen)
+{
+	return (bind_listener(a, 0, 1, err, errlen));
+}
+
 static void
 close_all(struct listener *l)
 {

@@ -576,6 +576,11 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	conf_free(&c);
+	if (master_metrics_setup(&table->conf) == -1) {
+		if (setup.pidfh != NULL)
+			pidfile_remove(setup.pidfh);
+		exit(1);
+	}
 	open_control(&o, gr, setup.pidfh);
 	activation_close_unused();
 	setup.table = table;

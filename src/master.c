@@ -228,8 +228,10 @@ reap(void)
 	pid_t			 pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((w = worker_by_pid(pid)) == NULL)
+		if ((w = worker_by_pid(pid)) == NULL) {
+			master_metrics_reaped(pid, status);
 			continue;
+		}
 		if (w->quiesced && WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 0)
 			log_notice("worker %d (pid %ld) finished its "
@@ -585,6 +587,27 @@ dump_start(void)
 }
 
 /*
+ * A child's log record (checked by proto_check_worker_msg()), written
+ * in its name with control characters made blanks.
+ */
+void
+master_child_log(const char *who, const struct msg *msg)
+{
+	struct proto_log_hdr	 hdr;
+	char			 text[LOG_LINE_MAX];
+	size_t			 len;
+
+	memcpy(&hdr, msg->data, sizeof(hdr));
+	len = msg->hdr.len - sizeof(hdr);
+	memcpy(text, msg->data + sizeof(hdr), len);
+	text[len] = '\0';
+	for (len = 0; text[len] != '\0'; len++)
+		if ((unsigned char)text[len] < 0x20 || text[len] == 0x7f)
+			text[len] = ' ';
+	log_write((int)hdr.level, who, text);
+}
+
+/*
  * One message from a worker.  proto_check_worker_msg() (the code the
  * fuzzer runs) checks type and sizes; what needs our state is checked
  * here: a ready for a generation we sent, answers to questions asked.
@@ -593,9 +616,7 @@ static void
 worker_message(struct worker_proc *w, struct msg *msg)
 {
 	struct proto_commit	 c;
-	struct proto_log_hdr	 hdr;
-	char			 text[LOG_LINE_MAX], who[32], why[128];
-	size_t			 len;
+	char			 who[32], why[128];
 
 	if (proto_check_worker_msg(msg, why, sizeof(why)) == -1) {
 		if (msg->fd != -1)
@@ -614,16 +635,8 @@ worker_message(struct worker_proc *w, struct msg *msg)
 		all_acked_check();
 		break;
 	case PROTO_LOG:
-		memcpy(&hdr, msg->data, sizeof(hdr));
-		len = msg->hdr.len - sizeof(hdr);
-		memcpy(text, msg->data + sizeof(hdr), len);
-		text[len] = '\0';
-		for (len = 0; text[len] != '\0'; len++)
-			if ((unsigned char)text[len] < 0x20 ||
-			    text[len] == 0x7f)
-				text[len] = ' ';
 		snprintf(who, sizeof(who), "worker %d", w->id);
-		log_write((int)hdr.level, who, text);
+		master_child_log(who, msg);
 		break;
 	case PROTO_DUMP_DONE:
 		if (w->dumps_pending == 0) {
@@ -752,6 +765,11 @@ reload_build(struct listener_table **ntp)
 		return (nerrors);
 	}
 	conf_free(&c);
+	if (master_metrics_prepare(&nt->conf) == -1) {
+		listener_table_free(nt, ms.table);
+		free(nt);
+		return (1);
+	}
 	*ntp = nt;
 	return (0);
 }
@@ -799,6 +817,7 @@ master_reload(uint32_t client)
 	listener_table_free(ms.table, nt);
 	free(ms.table);
 	ms.table = ms.setup->table = nt;
+	master_metrics_commit();
 	log_notice("generation %u: %zu listeners; sending it to the workers",
 	    nt->generation, nt->n);
 	for (i = 0; i < ms.setup->nworkers; i++)
@@ -854,6 +873,7 @@ shutdown_all(const char *why)
 
 	log_notice("%s, shutting down", why);
 	control_close();
+	master_metrics_stop();
 	for (i = 0; i < ms.setup->nworkers; i++)
 		if (ms.workers[i].pid != -1)
 			kill(ms.workers[i].pid, SIGTERM);
@@ -988,7 +1008,7 @@ master_run(struct master_setup *setup)
 	master_signals(&waitmask);
 	if ((ms.workers = calloc((size_t)setup->nworkers,
 	    sizeof(*ms.workers))) == NULL ||
-	    (pfd = ms.pfd = calloc((size_t)setup->nworkers +
+	    (pfd = ms.pfd = calloc((size_t)setup->nworkers + 1 +
 	    CONTROL_POLLFDS, sizeof(*pfd))) == NULL)
 		fatal("workers");
 	control_set_handler(master_control_request);
@@ -1003,6 +1023,7 @@ master_run(struct master_setup *setup)
 		if (ms.workers[i].pid == -1)
 			startup_failed();
 	}
+	master_metrics_commit();
 
 	for (;;) {
 		if (sig_chld) {
@@ -1045,6 +1066,7 @@ master_run(struct master_setup *setup)
 		next = earliest(next, master_control_deadline());
 		if (ms.stopping)
 			next = earliest(next, ms.stop_deadline_ms);
+		master_metrics_respawn(now, &next);
 		for (i = 0; i < setup->nworkers; i++) {
 			struct worker_proc *w = &ms.workers[i];
 
@@ -1072,8 +1094,9 @@ master_run(struct master_setup *setup)
 			    (msg_pending(&w->ch) ? POLLOUT : 0);
 			pfd[i].revents = 0;
 		}
-		nfds = setup->nworkers + control_pollfds(pfd +
-		    setup->nworkers);
+		master_metrics_pollfd(&pfd[setup->nworkers]);
+		nfds = setup->nworkers + 1 + control_pollfds(pfd +
+		    setup->nworkers + 1);
 		{
 			struct timespec ts, *tsp = NULL;
 
@@ -1092,6 +1115,8 @@ master_run(struct master_setup *setup)
 		for (i = 0; i < setup->nworkers; i++)
 			if (pfd[i].revents != 0 && ms.workers[i].ch.fd != -1)
 				worker_io(&ms.workers[i], pfd[i].revents);
-		control_io(pfd + setup->nworkers, nfds - setup->nworkers);
+		master_metrics_io(&pfd[setup->nworkers]);
+		control_io(pfd + setup->nworkers + 1,
+		    nfds - setup->nworkers - 1);
 	}
 }

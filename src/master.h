@@ -31,5 +31,6 @@ struct master_setup {
 
 __attribute__((__noreturn__))
 void	master_run(struct master_setup *);
+int	master_metrics_setup(struct conf *);
 
 #endif

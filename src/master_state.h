@@ -54,6 +54,20 @@ struct control_wait {
 	}			 per_worker[LISTENER_SOCKETS_MAX];
 };
 
+/* The metrics process, when a `metrics:` statement asks for one. */
+struct metrics_proc {
+	pid_t			 pid;		/* -1: none running */
+	struct msg_channel	 ch;
+	struct addr		 addr;		/* len 0: not configured */
+	int			 fd;		/* its HTTP socket, or -1 */
+	struct addr		 next_addr;	/* a reload's, until commit */
+	int			 next_fd;
+	int			 stopped;	/* we sent it SIGTERM */
+	int64_t			 started_ms;
+	int64_t			 respawn_ms;
+	int			 backoff_ms;
+};
+
 struct master_state {
 	struct master_setup	*setup;
 	struct worker_proc	*workers;
@@ -85,6 +99,7 @@ struct master_state {
 		int64_t		 deadline_ms;
 	} dump;
 	struct control_wait	 waits[CONTROL_CLIENTS_MAX];
+	struct metrics_proc	 metrics;
 };
 
 extern struct master_state	 ms;
@@ -96,6 +111,17 @@ struct listener *master_listener_by_id(const struct listener_table *,
 void	master_stats_start(int);
 int	master_reload(uint32_t);
 void	master_stop(int);
+void	master_child_log(const char *, const struct msg *);
+
+/* master_metrics.c */
+int	master_metrics_prepare(struct conf *);
+void	master_metrics_commit(void);
+void	master_metrics_abort(void);
+int	master_metrics_reaped(pid_t, int);
+void	master_metrics_respawn(int64_t, int64_t *);
+void	master_metrics_pollfd(struct pollfd *);
+void	master_metrics_io(const struct pollfd *);
+void	master_metrics_stop(void);
 
 /* master_control.c */
 void	master_control_request(uint32_t, const struct control_request *);

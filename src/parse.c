@@ -223,7 +223,8 @@ resync_stanza(struct scanner *sc)
 enum stmt_key {
 	KEY_RESOLV, KEY_REMOTE, KEY_REMOTE_RESOLV, KEY_SOURCE, KEY_BUFFER_SIZE,
 	KEY_POLICY,	/* conf_policy_set() takes it */
-	KEY_SHUTDOWN_TIMEOUT
+	KEY_SHUTDOWN_TIMEOUT,
+	KEY_METRICS
 };
 
 static const struct {
@@ -250,6 +251,7 @@ static const struct {
 	{ "allow",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
 	{ "deny",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
 	{ "shutdown-timeout", KEY_SHUTDOWN_TIMEOUT, 1, 1, 2, "a time" },
+	{ "metrics",	   KEY_METRICS,	      2, 2, 2, "an address and a port" },
 };
 
 static int
@@ -378,6 +380,10 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 		return (set(sc, &st->buffer_size, &values[0]));
 	case KEY_SHUTDOWN_TIMEOUT:
 		return (set(sc, &sc->conf->shutdown_timeout, &values[0]));
+	case KEY_METRICS:
+		if (set(sc, &sc->conf->metrics_host, &values[0]) == -1)
+			return (-1);
+		return (set(sc, &sc->conf->metrics_port, &values[1]));
 	case KEY_POLICY:
 		break;
 	}

@@ -20,6 +20,10 @@
  * PROTO_PAUSE stops or resumes accepting on one listener (drain, enable);
  * PROTO_QUIESCE stops accepting for good: the worker closes its listening
  * sockets and exits once its last connection has ended.
+ *
+ * The metrics process gets its HTTP socket and one end of a stream
+ * socketpair on which it asks the master "show stats" as a control
+ * client would; it sends the master nothing but PROTO_LOG.
  */
 #ifndef TCPPROXY_PROTO_H
 #define TCPPROXY_PROTO_H
@@ -42,6 +46,9 @@ enum proto_type {
 	PROTO_KILL,		/* struct proto_kill */
 	PROTO_PAUSE,		/* struct proto_pause */
 	PROTO_QUIESCE,		/* no payload */
+	/* master -> metrics process */
+	PROTO_METRICS_LISTEN = 32,	/* no payload + the HTTP socket */
+	PROTO_METRICS_CONTROL,	/* no payload + a control socket end */
 	/* worker -> master */
 	PROTO_READY = 64,	/* struct proto_commit */
 	PROTO_LOG,		/* struct proto_log_hdr + text */

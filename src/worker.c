@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "counts.h"
 #include "log.h"
+#include "logsink.h"
 #include "msg.h"
 #include "proc.h"
 #include "proto.h"
@@ -55,17 +56,7 @@ on_term(int sig)
 static void
 worker_log_sink(int level, const char *msg)
 {
-	unsigned char		 buf[MSG_PAYLOAD_MAX];
-	struct proto_log_hdr	 hdr;
-	size_t			 len = strlen(msg);
-
-	hdr.level = (uint32_t)level;
-	if (len > sizeof(buf) - sizeof(hdr))
-		len = sizeof(buf) - sizeof(hdr);
-	memcpy(buf, &hdr, sizeof(hdr));
-	memcpy(buf + sizeof(hdr), msg, len);
-	if (msg_enqueue(&channel, PROTO_LOG, buf, sizeof(hdr) + len, -1) == 0)
-		msg_flush(&channel);
+	logsink_send(&channel, level, msg);
 	if (channel_slot >= 0)
 		pollset_events(&worker.ps, channel_slot,
 		    POLLIN | (msg_pending(&channel) ? POLLOUT : 0));

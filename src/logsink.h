@@ -1,0 +1,12 @@
+/*
+ * The log sink of a child process: each record goes to the master over
+ * the child's channel as a PROTO_LOG message.
+ */
+#ifndef TCPPROXY_LOGSINK_H
+#define TCPPROXY_LOGSINK_H
+
+struct msg_channel;
+
+void	logsink_send(struct msg_channel *, int, const char *);
+
+#endif
