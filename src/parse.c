@@ -248,6 +248,9 @@ static const struct {
 	{ "proxy-protocol", KEY_POLICY,	      1, 1, 0, "v1, v2 or off" },
 	{ "allow",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
 	{ "deny",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
+	{ "accept-proxy-protocol", KEY_POLICY, 1, 1, 1, "v1, v2, any or off" },
+	{ "proxy-trusted", KEY_POLICY,	      1, 1, 1, "an address/prefix" },
+	{ "proxy-header-timeout", KEY_POLICY, 1, 1, 1, "a time" },
 };
 
 static int
@@ -270,7 +273,8 @@ set_policy(struct scanner *sc, struct conf_policy *p, const char *key,
 
 /*
  * One statement, its first word already scanned: inside a stanza, or
- * at the top of the file (st NULL) where only allow and deny may stand.
+ * at the top of the file (st NULL) where only the global keywords
+ * (allow, deny, accept-proxy-protocol, ...) may stand.
  * Returns 0 when parsed, -1 after an error (already resynchronised).
  */
 static int
@@ -434,6 +438,21 @@ bad:
 	resync_stanza(sc);
 }
 
+/* Does this word start a statement allowed at the top of the file? */
+static int
+is_global(const char *word)
+{
+	size_t	k, n = strcspn(word, ":");
+
+	if (strncmp(word, "allow", 5) == 0 || strncmp(word, "deny", 4) == 0)
+		return (1);
+	for (k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++)
+		if (keywords[k].global && strlen(keywords[k].name) == n &&
+		    strncmp(word, keywords[k].name, n) == 0)
+			return (1);
+	return (0);
+}
+
 static void
 parse_buffer(struct conf *c, const char *buf, size_t len)
 {
@@ -455,8 +474,7 @@ parse_buffer(struct conf *c, const char *buf, size_t len)
 			parse_stanza(&sc, &t);
 			continue;
 		}
-		if (t.kind == TOK_WORD && (strncmp(t.word, "allow", 5) == 0 ||
-		    strncmp(t.word, "deny", 4) == 0)) {
+		if (t.kind == TOK_WORD && is_global(t.word)) {
 			lost = 0;
 			parse_statement(&sc, NULL, &t);
 			continue;

@@ -20,8 +20,9 @@
 
 #include "acl.h"
 #include "addr.h"
+#include "proxyhdr.h"
 
-#define PROTO_VERSION	3
+#define PROTO_VERSION	4
 
 enum proto_type {
 	/* master -> worker */
@@ -58,6 +59,11 @@ struct proto_listener {
 	uint8_t		proxy_protocol;	/* 0, 1 or 2 */
 	uint8_t		nacl;
 	struct acl_rule	acl[ACL_MAX];
+	/* accept-proxy-protocol: a header from a trusted peer first. */
+	uint8_t		accept_proxy;	/* PROXYHDR_V1, _V2 bits; 0 off */
+	uint8_t		ntrusted;	/* 1 or more when accept_proxy */
+	uint32_t	proxy_header_timeout_ms;
+	struct acl_rule	trusted[PROXYHDR_TRUSTED_MAX];
 };
 
 struct proto_commit {
@@ -85,6 +91,7 @@ struct proto_listener_stats {
 		uint64_t	failed;		/* no remote could be reached */
 		uint64_t	sent;		/* bytes to the remotes */
 		uint64_t	received;	/* bytes to the clients */
+		uint64_t	proxy_rejected;	/* no good PROXY header */
 	}		counters;
 };
 

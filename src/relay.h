@@ -13,6 +13,7 @@
 struct worker;
 struct wlistener;
 struct relay;
+struct relay_header;
 
 struct relay_end {
 	struct relay	*relay;
@@ -39,7 +40,8 @@ struct relay_dir {
 	const struct relay_dir *reverse; /* the other way: 'to' to 'from' */
 };
 
-enum relay_state { RELAY_CONNECTING, RELAY_ESTABLISHED };
+/* HEADER: reading a PROXY header (accept-proxy-protocol), nothing else. */
+enum relay_state { RELAY_HEADER, RELAY_CONNECTING, RELAY_ESTABLISHED };
 
 /* Why a relay ended, for its close line and its listener's counters. */
 enum relay_reason {
@@ -52,6 +54,9 @@ enum relay_reason {
 	REASON_IDLE_TIMEOUT,
 	REASON_FIN_TIMEOUT,
 	REASON_SHUTDOWN,	/* the worker stopped */
+	REASON_UNTRUSTED,	/* a PROXY header from outside proxy-trusted */
+	REASON_PROXY_HEADER,	/* none, or a bad one */
+	REASON_HEADER_TIMEOUT,	/* not complete within proxy-header-timeout */
 };
 
 struct relay {
@@ -74,6 +79,8 @@ struct relay {
 	int64_t			 half_ms;	/* first EOF, or 0 */
 	int			 keepalive_set;	/* by a sweep, once established */
 	struct counts_hold	 hold;		/* shared counts taken */
+	struct relay_header	*header;	/* while RELAY_HEADER */
+	struct addr		 header_dst;	/* from it; family 0: none */
 };
 
 #define RELAY_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */
