@@ -506,6 +506,13 @@ header_start(struct relay *r)
 	}
 	r->state = RELAY_HEADER;
 	relay_update_events(r);
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char	peer[ADDR_STRLEN];
+
+		log_debug("relay %llu: %s on %s: waiting for its PROXY header",
+		    (unsigned long long)r->id, addr_fmt(&r->client.addr, peer,
+		    sizeof(peer)), r->listener->name);
+	}
 }
 
 /* The header is in: its client is the relay's from now on. */
