@@ -49,6 +49,11 @@ conf_policy_free(struct conf_policy *p)
 	for (i = 0; i < p->nacl; i++)
 		value_free(&p->acl[i].value);
 	p->nacl = 0;
+	value_free(&p->accept_proxy);
+	value_free(&p->proxy_header_timeout);
+	for (i = 0; i < p->ntrusted; i++)
+		value_free(&p->trusted[i]);
+	p->ntrusted = 0;
 }
 
 void
@@ -104,6 +109,11 @@ conf_policy_copy(struct conf_policy *dst, const struct conf_policy *src)
 		copy_value(&dst->acl[i].value, &src->acl[i].value);
 	}
 	dst->nacl = src->nacl;
+	copy_value(&dst->accept_proxy, &src->accept_proxy);
+	copy_value(&dst->proxy_header_timeout, &src->proxy_header_timeout);
+	for (i = 0; i < src->ntrusted; i++)
+		copy_value(&dst->trusted[i], &src->trusted[i]);
+	dst->ntrusted = src->ntrusted;
 }
 
 /*
@@ -127,6 +137,10 @@ conf_policy_set(struct conf *c, struct conf_policy *p, const char *key,
 	    { "max-per-source", offsetof(struct conf_policy, max_per_source) },
 	    { "source-prefix", offsetof(struct conf_policy, source_prefix) },
 	    { "proxy-protocol", offsetof(struct conf_policy, proxy_protocol) },
+	    { "accept-proxy-protocol",
+		offsetof(struct conf_policy, accept_proxy) },
+	    { "proxy-header-timeout",
+		offsetof(struct conf_policy, proxy_header_timeout) },
 	};
 	size_t	i;
 
@@ -140,6 +154,17 @@ conf_policy_set(struct conf *c, struct conf_policy *p, const char *key,
 		if (conf_value_set(&p->acl[p->nacl].value, value, pos) == -1)
 			goto oom;
 		p->nacl++;
+		return (1);
+	}
+	if (strcmp(key, "proxy-trusted") == 0) {
+		if (p->ntrusted == PROXYHDR_TRUSTED_MAX) {
+			conf_error(c, pos, "more than %d proxy-trusted "
+			    "prefixes", PROXYHDR_TRUSTED_MAX);
+			return (-1);
+		}
+		if (conf_value_set(&p->trusted[p->ntrusted], value, pos) == -1)
+			goto oom;
+		p->ntrusted++;
 		return (1);
 	}
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -222,6 +247,73 @@ resolve_count(struct conf *c, const struct conf_value *v, uint32_t *n)
 	return (0);
 }
 
+/*
+ * accept-proxy-protocol and its company.  The stanza's proxy-trusted
+ * lines, if it has any, replace the global ones: a default, not a rule
+ * to add to.  Accepting headers from anyone would let every client
+ * choose its own address, so a listener that accepts them must say
+ * from whom.
+ */
+static int
+resolve_accept_proxy(struct conf *c, struct conf_stanza *s)
+{
+	struct conf_policy	*p = &s->policy, *g = &c->global;
+	struct conf_limits	*l = &s->limits;
+	const struct conf_policy *t = p->ntrusted > 0 ? p : g;
+	const struct conf_value	*v, *accept;
+	char			 err[256];
+	size_t			 i;
+	int			 bad = 0;
+
+	if ((accept = pick(&p->accept_proxy, &g->accept_proxy)) != NULL) {
+		if (strcasecmp(accept->str, "v1") == 0 ||
+		    strcmp(accept->str, "1") == 0)
+			l->accept_proxy = PROXYHDR_V1;
+		else if (strcasecmp(accept->str, "v2") == 0 ||
+		    strcmp(accept->str, "2") == 0)
+			l->accept_proxy = PROXYHDR_V2;
+		else if (strcasecmp(accept->str, "any") == 0)
+			l->accept_proxy = PROXYHDR_ANY;
+		else if (strcasecmp(accept->str, "off") != 0) {
+			conf_error(c, &accept->pos, "invalid "
+			    "accept-proxy-protocol '%s': expected v1, v2, any "
+			    "or off", accept->str);
+			bad = -1;
+		}
+	}
+	v = pick(&p->proxy_header_timeout, &g->proxy_header_timeout);
+	if (resolve_duration(c, v, CONF_PROXY_HEADER_TIMEOUT_MS,
+	    &l->proxy_header_timeout_ms) == -1)
+		bad = -1;
+	else if (l->proxy_header_timeout_ms == 0) {
+		conf_error(c, &v->pos, "invalid proxy-header-timeout '%s': "
+		    "a header cannot be waited for forever", v->str);
+		bad = -1;
+	}
+	for (i = 0; i < t->ntrusted; i++) {
+		if (acl_parse(t->trusted[i].str, 1, &l->trusted[l->ntrusted],
+		    err, sizeof(err)) == -1) {
+			conf_error(c, &t->trusted[i].pos, "proxy-trusted: %s",
+			    err);
+			bad = -1;
+			continue;
+		}
+		l->ntrusted++;
+	}
+	if (l->accept_proxy != 0 && t->ntrusted == 0) {
+		char	which[64] = "";
+
+		if (s->pos.line > 0)
+			snprintf(which, sizeof(which), " for the listener at "
+			    "line %d", s->pos.line);
+		conf_error(c, &accept->pos, "accept-proxy-protocol %s%s, but "
+		    "no proxy-trusted prefix says who may send the header",
+		    accept->str, which);
+		bad = -1;
+	}
+	return (bad);
+}
+
 /* The stanza's limits: its own values, else the global ones, else ours. */
 static int
 resolve_policy(struct conf *c, struct conf_stanza *s)
@@ -285,6 +377,9 @@ resolve_policy(struct conf *c, struct conf_stanza *s)
 			bad = -1;
 		}
 	}
+
+	if (resolve_accept_proxy(c, s) == -1)
+		bad = -1;
 
 	/* The file's global rules come first, then the stanza's own. */
 	if (g->nacl + p->nacl > ACL_MAX) {

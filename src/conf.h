@@ -11,6 +11,7 @@
 
 #include "acl.h"
 #include "addr.h"
+#include "proxyhdr.h"
 
 #define CONF_BUFSIZE_DEFAULT	10240
 #define CONF_BUFSIZE_MAX	(64 * 1024 * 1024)
@@ -48,6 +49,10 @@ struct conf_policy {
 	struct conf_value	 proxy_protocol;
 	struct conf_acl		 acl[ACL_MAX];
 	size_t			 nacl;
+	struct conf_value	 accept_proxy;
+	struct conf_value	 proxy_header_timeout;
+	struct conf_value	 trusted[PROXYHDR_TRUSTED_MAX];
+	size_t			 ntrusted;	/* a stanza's own replace these */
 };
 
 /* What a conf_policy resolves to. */
@@ -62,11 +67,16 @@ struct conf_limits {
 	uint8_t			 proxy_protocol;
 	uint8_t			 nacl;
 	struct acl_rule		 acl[ACL_MAX];
+	uint8_t			 accept_proxy;	/* PROXYHDR_V1, _V2 bits */
+	uint8_t			 ntrusted;
+	uint32_t		 proxy_header_timeout_ms;
+	struct acl_rule		 trusted[PROXYHDR_TRUSTED_MAX];
 };
 
 #define CONF_CONNECT_TIMEOUT_MS	10000
 #define CONF_FIN_TIMEOUT_MS	60000
 #define CONF_SOURCE_PREFIX6	64
+#define CONF_PROXY_HEADER_TIMEOUT_MS 5000
 
 struct conf_stanza {
 	TAILQ_ENTRY(conf_stanza) entry;

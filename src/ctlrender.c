@@ -326,6 +326,10 @@ static const struct prom_metric prom_metrics[] = {
 	{ "listener", "bytes_received",
 	    "tcpproxy_listener_received_bytes_total", "counter",
 	    "Bytes relayed from remotes to clients.", NULL },
+	{ "listener", "proxy_rejected",
+	    "tcpproxy_listener_proxy_rejected_total", "counter",
+	    "Connections closed for a missing, bad or late PROXY header, or "
+	    "from an untrusted peer.", NULL },
 	{ "listener", "state", "tcpproxy_listener_draining", "gauge",
 	    "1 while the listener is drained.", "draining" },
 	{ "worker", "connections", "tcpproxy_worker_connections", "gauge",

@@ -351,6 +351,10 @@ listener_to_proto(const struct listener *l, uint32_t generation,
 	p->nacl = s->limits.nacl;
 	memcpy(p->acl, s->limits.acl, sizeof(p->acl));
 	p->paused = (uint8_t)l->paused;
+	p->accept_proxy = s->limits.accept_proxy;
+	p->ntrusted = s->limits.ntrusted;
+	p->proxy_header_timeout_ms = s->limits.proxy_header_timeout_ms;
+	memcpy(p->trusted, s->limits.trusted, sizeof(p->trusted));
 }
 
 /* "127.0.0.1:8000 -> 127.0.0.1:7000, [::1]:7000 from 127.0.0.2:0" */

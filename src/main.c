@@ -113,7 +113,10 @@ static const char usage_text[] =
 "      --keepalive (on|off)\n"
 "      --max-connections <n>\n"
 "      --max-per-source <n>[/<ipv6 prefix>]\n"
-"      --proxy-protocol (v1|v2|off)\n";
+"      --proxy-protocol (v1|v2|off)\n"
+"      --accept-proxy-protocol (v1|v2|any|off)\n"
+"      --proxy-trusted <address/prefix>    (may be repeated)\n"
+"      --proxy-header-timeout <time>\n";
 
 static const struct option longopts[] = {
 	{ "help",		no_argument,		NULL,	'h' },
@@ -149,6 +152,9 @@ static const struct option longopts[] = {
 	{ "max-connections",	required_argument,	NULL,	OPT_POLICY },
 	{ "max-per-source",	required_argument,	NULL,	OPT_POLICY },
 	{ "proxy-protocol",	required_argument,	NULL,	OPT_POLICY },
+	{ "accept-proxy-protocol", required_argument,	NULL,	OPT_POLICY },
+	{ "proxy-trusted",	required_argument,	NULL,	OPT_POLICY },
+	{ "proxy-header-timeout", required_argument,	NULL,	OPT_POLICY },
 	{ NULL,			0,			NULL,	0 }
 };
 
@@ -156,7 +162,7 @@ static const struct option longopts[] = {
 static const char *
 longopt_where(const char *name)
 {
-	static char	names[8][32];
+	static char	names[16][32];
 	static size_t	n;
 	size_t		i;
 

@@ -367,13 +367,15 @@ stats_log(void)
 		    (unsigned long long)l->connections,
 		    l->connections == 1 ? "" : "s", l->id, buf);
 		log_notice("listener %u counters: accepted=%llu denied=%llu "
-		    "limit=%llu connect-failed=%llu sent=%llu received=%llu",
+		    "limit=%llu connect-failed=%llu sent=%llu received=%llu "
+		    "proxy-rejected=%llu",
 		    l->id, (unsigned long long)l->counters.accepted,
 		    (unsigned long long)l->counters.denied,
 		    (unsigned long long)l->counters.limited,
 		    (unsigned long long)l->counters.failed,
 		    (unsigned long long)l->counters.sent,
-		    (unsigned long long)l->counters.received);
+		    (unsigned long long)l->counters.received,
+		    (unsigned long long)l->counters.proxy_rejected);
 	}
 	if (ms.stats.retired > 0)
 		log_notice("%llu connection%s on listeners no longer "
@@ -511,6 +513,8 @@ stats_message(struct worker_proc *w, struct msg *msg)
 			l->counters.failed += ls.counters.failed;
 			l->counters.sent += ls.counters.sent;
 			l->counters.received += ls.counters.received;
+			l->counters.proxy_rejected +=
+			    ls.counters.proxy_rejected;
 		} else
 			ms.stats.retired += ls.connections;
 		return;

@@ -107,6 +107,7 @@ send_total(uint32_t client)
 		sum.failed += l->counters.failed;
 		sum.sent += l->counters.sent;
 		sum.received += l->counters.received;
+		sum.proxy_rejected += l->counters.proxy_rejected;
 	}
 	control_record_begin(&r, "total");
 	control_record_u64(&r, "generation", ms.table->generation);
@@ -119,6 +120,7 @@ send_total(uint32_t client)
 	control_record_u64(&r, "connect_failures", sum.failed);
 	control_record_u64(&r, "bytes_sent", sum.sent);
 	control_record_u64(&r, "bytes_received", sum.received);
+	control_record_u64(&r, "proxy_rejected", sum.proxy_rejected);
 	control_record_u64(&r, "uptime_ms",
 	    (uint64_t)(clock_now_ms() - ms.started_ms));
 	control_record_u64(&r, "reloads", ms.reloads);
@@ -155,6 +157,8 @@ send_listeners(uint32_t client)
 		control_record_u64(&r, "connect_failures", l->counters.failed);
 		control_record_u64(&r, "bytes_sent", l->counters.sent);
 		control_record_u64(&r, "bytes_received", l->counters.received);
+		control_record_u64(&r, "proxy_rejected",
+		    l->counters.proxy_rejected);
 		control_record_send(client, &r);
 	}
 }
@@ -317,6 +321,8 @@ conn_state(uint32_t state)
 		return ("connecting");
 	case PROTO_CONN_HALF_CLOSED:
 		return ("half-closed");
+	case PROTO_CONN_HEADER:
+		return ("header");
 	default:
 		return ("established");
 	}

@@ -252,6 +252,9 @@ static const struct {
 	{ "deny",	   KEY_POLICY,	      1, 1, 1, "an address/prefix" },
 	{ "shutdown-timeout", KEY_SHUTDOWN_TIMEOUT, 1, 1, 2, "a time" },
 	{ "metrics",	   KEY_METRICS,	      2, 2, 2, "an address and a port" },
+	{ "accept-proxy-protocol", KEY_POLICY, 1, 1, 1, "v1, v2, any or off" },
+	{ "proxy-trusted", KEY_POLICY,	      1, 1, 1, "an address/prefix" },
+	{ "proxy-header-timeout", KEY_POLICY, 1, 1, 1, "a time" },
 };
 
 static int
@@ -274,7 +277,8 @@ set_policy(struct scanner *sc, struct conf_policy *p, const char *key,
 
 /*
  * One statement, its first word already scanned: inside a stanza, or
- * at the top of the file (st NULL) where only allow and deny may stand.
+ * at the top of the file (st NULL) where only the global keywords
+ * (allow, deny, accept-proxy-protocol, ...) may stand.
  * Returns 0 when parsed, -1 after an error (already resynchronised).
  */
 static int
@@ -390,19 +394,6 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 	return (-1);
 }
 
-/* Is word ("key" or "key:...") a keyword that may stand at the top? */
-static int
-top_keyword(const char *word)
-{
-	size_t	k, len = strcspn(word, ":");
-
-	for (k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++)
-		if (strlen(keywords[k].name) == len &&
-		    strncmp(word, keywords[k].name, len) == 0)
-			return (keywords[k].global != 0);
-	return (0);
-}
-
 /* A stanza, after its "listen" keyword. */
 static void
 parse_stanza(struct scanner *sc, const struct token *listen)
@@ -463,6 +454,21 @@ bad:
 	resync_stanza(sc);
 }
 
+/* Does this word start a statement allowed at the top of the file? */
+static int
+is_global(const char *word)
+{
+	size_t	k, n = strcspn(word, ":");
+
+	if (strncmp(word, "allow", 5) == 0 || strncmp(word, "deny", 4) == 0)
+		return (1);
+	for (k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++)
+		if (keywords[k].global && strlen(keywords[k].name) == n &&
+		    strncmp(word, keywords[k].name, n) == 0)
+			return (1);
+	return (0);
+}
+
 static void
 parse_buffer(struct conf *c, const char *buf, size_t len)
 {
@@ -484,8 +490,7 @@ parse_buffer(struct conf *c, const char *buf, size_t len)
 			parse_stanza(&sc, &t);
 			continue;
 		}
-		if (t.kind == TOK_WORD && (strncmp(t.word, "allow", 5) == 0 ||
-		    strncmp(t.word, "deny", 4) == 0 || top_keyword(t.word))) {
+		if (t.kind == TOK_WORD && is_global(t.word)) {
 			lost = 0;
 			parse_statement(&sc, NULL, &t);
 			continue;

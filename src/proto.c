@@ -53,7 +53,7 @@ check_conn_batch(const struct msg *msg, char *why, size_t whylen)
 		    "match its length"));
 	for (i = 0; i < b.n; i++) {
 		if (b.conn[i].state < PROTO_CONN_CONNECTING ||
-		    b.conn[i].state > PROTO_CONN_HALF_CLOSED)
+		    b.conn[i].state > PROTO_CONN_HEADER)
 			return (bad(why, whylen, "bad connection state"));
 		if (!addr_ok(&b.conn[i].client, 0) ||
 		    !addr_ok(&b.conn[i].remote, 1))

@@ -33,6 +33,7 @@
 
 #include "acl.h"
 #include "addr.h"
+#include "proxyhdr.h"
 
 #define PROTO_VERSION	4
 
@@ -82,6 +83,11 @@ struct proto_listener {
 	uint8_t		nacl;
 	struct acl_rule	acl[ACL_MAX];
 	uint8_t		paused;		/* drained: do not accept */
+	/* accept-proxy-protocol: a header from a trusted peer first. */
+	uint8_t		accept_proxy;	/* PROXYHDR_V1, _V2 bits; 0 off */
+	uint8_t		ntrusted;	/* 1 or more when accept_proxy */
+	uint32_t	proxy_header_timeout_ms;
+	struct acl_rule	trusted[PROXYHDR_TRUSTED_MAX];
 };
 
 struct proto_commit {
@@ -109,6 +115,7 @@ struct proto_listener_stats {
 		uint64_t	failed;		/* no remote could be reached */
 		uint64_t	sent;		/* bytes to the remotes */
 		uint64_t	received;	/* bytes to the clients */
+		uint64_t	proxy_rejected;	/* no good PROXY header */
 	}		counters;
 };
 
@@ -127,6 +134,7 @@ enum proto_conn_state {
 	PROTO_CONN_CONNECTING = 1,
 	PROTO_CONN_ESTABLISHED,
 	PROTO_CONN_HALF_CLOSED,
+	PROTO_CONN_HEADER,	/* waiting for its PROXY header */
 };
 
 struct proto_conn {

@@ -1,7 +1,13 @@
 /*
  * The relay state machine.
  *
- * A relay starts CONNECTING: a non-blocking connect to each resolved
+ * On a listener with accept-proxy-protocol a relay starts in HEADER: a
+ * peer outside proxy-trusted is closed at once; from the others the
+ * header is read, peeked first and then consumed exactly, so that the
+ * client's own bytes stay in the kernel for the relay.  Its source
+ * address then stands for the client's in everything that follows.
+ *
+ * A relay then starts CONNECTING: a non-blocking connect to each resolved
  * remote address in turn; the client is not polled meanwhile, so what it
  * sends waits in the kernel.  Once ESTABLISHED, each direction reads from
  * its source only while nothing of its waits to be written (relay_dir.c
@@ -26,6 +32,7 @@
 #include "clock.h"
 #include "counts.h"
 #include "log.h"
+#include "proxyhdr.h"
 #include "proxyproto.h"
 #include "relay.h"
 #include "sockopt.h"
@@ -35,12 +42,21 @@
 #define KEEPALIVE_AGE_MS 1000	/* a relay this old gets keepalive... */
 #define KEEPALIVE_PER_SWEEP 256	/* ...this many a sweep at most */
 
+/* A PROXY header being read: what of it has been consumed. */
+struct relay_header {
+	size_t		len;
+	unsigned char	buf[PROXYHDR_MAX];
+};
+
 static void	relay_io(void *, int);
 static void	relay_try_connect(struct relay *);
+static void	relay_header_io(struct relay *);
 
 static const char *
 state_name(const struct relay *r)
 {
+	if (r->state == RELAY_HEADER)
+		return ("header");
 	if (r->state == RELAY_CONNECTING)
 		return ("connecting");
 	if (r->up.eof || r->down.eof)
@@ -60,6 +76,9 @@ static const char *const reason_names[] = {
 	[REASON_FIN_TIMEOUT] = "fin-timeout",
 	[REASON_SHUTDOWN] = "shutdown",
 	[REASON_KILLED] = "killed",
+	[REASON_UNTRUSTED] = "untrusted",
+	[REASON_PROXY_HEADER] = "proxy-header",
+	[REASON_HEADER_TIMEOUT] = "header-timeout",
 };
 
 /* The listener's counters (SIGUSR1) learn how a relay ended. */
@@ -79,6 +98,11 @@ count_close(struct relay *r, enum relay_reason reason)
 		break;
 	case REASON_CONNECT_FAILED:
 		c->failed++;
+		break;
+	case REASON_UNTRUSTED:
+	case REASON_PROXY_HEADER:
+	case REASON_HEADER_TIMEOUT:
+		c->proxy_rejected++;
 		break;
 	default:
 		break;
@@ -130,6 +154,7 @@ relay_close(struct relay *r, enum relay_reason reason, int reset)
 	}
 	relay_dir_release(&r->up, r->bufsize);
 	relay_dir_release(&r->down, r->bufsize);
+	free(r->header);
 	counts_release(&r->hold);
 	count_close(r, reason);
 	TAILQ_REMOVE(&w->relays, r, entry);
@@ -147,6 +172,10 @@ relay_update_events(struct relay *r)
 	struct pollset	*ps = &r->worker->ps;
 	int		 ce = 0, re = 0;
 
+	if (r->state == RELAY_HEADER) {
+		pollset_events(ps, r->client.slot, POLLIN);
+		return;
+	}
 	if (r->state == RELAY_CONNECTING) {
 		pollset_events(ps, r->client.slot, 0);
 		pollset_events(ps, r->remote.slot, POLLOUT);
@@ -183,10 +212,14 @@ send_proxy_header(struct relay *r)
 	size_t		 len;
 	ssize_t		 n;
 
-	local.len = sizeof(local.ss);
-	if (getsockname(r->client.fd, (struct sockaddr *)&local.ss,
-	    &local.len) == -1)
-		return (-1);
+	/* Behind a balancer, what its client reached; else us. */
+	local = r->header_dst;
+	if (local.ss.ss_family == 0) {
+		local.len = sizeof(local.ss);
+		if (getsockname(r->client.fd, (struct sockaddr *)&local.ss,
+		    &local.len) == -1)
+			return (-1);
+	}
 	len = proxyproto_header(r->listener->conf.proxy_protocol,
 	    &r->client.addr, &local, hdr, sizeof(hdr));
 	if (len == 0)
@@ -350,6 +383,11 @@ relay_io(void *arg, int revents)
 	struct relay_dir	*in, *out;
 	int			 i;
 
+	if (r->state == RELAY_HEADER) {
+		if (e == &r->client)
+			relay_header_io(r);
+		return;
+	}
 	if (r->state == RELAY_CONNECTING) {
 		if (e == &r->remote)
 			relay_connecting_io(r, revents);
@@ -428,9 +466,138 @@ relay_admitted(struct relay *r)
 	return (0);
 }
 
+/* A client to relay for, as far as we know who it is. */
+static void
+relay_begin(struct relay *r)
+{
+	r->state = RELAY_CONNECTING;
+	if (!relay_admitted(r))
+		return;
+	if (!SOCKOPT_INHERITED)
+		sockopt_nodelay(r->client.fd);
+	relay_try_connect(r);
+}
+
+/* The connection brought no header we take: it never was a client. */
+static void
+header_reject(struct relay *r, enum relay_reason reason, const char *why)
+{
+	char	peer[ADDR_STRLEN];
+
+	log_notice("relay %llu: %s on %s: %s", (unsigned long long)r->id,
+	    addr_fmt(&r->client.addr, peer, sizeof(peer)), r->listener->name,
+	    why);
+	relay_close(r, reason, 0);
+}
+
+static void
+header_start(struct relay *r)
+{
+	const struct proto_listener	*lc = &r->listener->conf;
+	size_t				 which;
+
+	if (!acl_check(lc->trusted, lc->ntrusted, &r->client.addr, &which)) {
+		header_reject(r, REASON_UNTRUSTED, "not proxy-trusted, closed");
+		return;
+	}
+	if ((r->header = calloc(1, sizeof(*r->header))) == NULL) {
+		log_warn("relay %llu: PROXY header", (unsigned long long)r->id);
+		relay_close(r, REASON_ERROR, 0);
+		return;
+	}
+	r->state = RELAY_HEADER;
+	relay_update_events(r);
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char	peer[ADDR_STRLEN];
+
+		log_debug("relay %llu: %s on %s: waiting for its PROXY header",
+		    (unsigned long long)r->id, addr_fmt(&r->client.addr, peer,
+		    sizeof(peer)), r->listener->name);
+	}
+}
+
+/* The header is in: its client is the relay's from now on. */
+static void
+header_done(struct relay *r, const struct proxyhdr *ph)
+{
+	char	client[ADDR_STRLEN], peer[ADDR_STRLEN];
+
+	free(r->header);
+	r->header = NULL;
+	addr_fmt(&r->client.addr, peer, sizeof(peer));
+	if (!ph->local) {
+		r->client.addr = ph->src;
+		r->header_dst = ph->dst;
+	}
+	if (log_enabled(LOG_LVL_INFO))
+		log_info("relay %llu: new client %s on %s via %s, PROXY v%d%s",
+		    (unsigned long long)r->id,
+		    addr_fmt(&r->client.addr, client, sizeof(client)),
+		    r->listener->name, peer, ph->version, ph->local ?
+		    " without a client address" : "");
+	relay_begin(r);
+}
+
+/*
+ * Peek at what the client sent, and consume only what belongs to the
+ * header: all of it while the header is incomplete (the parser says so),
+ * exactly the header once it is complete.  Never blocks: the socket is
+ * non-blocking and only what was peeked is taken.
+ */
+static void
+relay_header_io(struct relay *r)
+{
+	struct relay_header	*h = r->header;
+	struct proxyhdr		 ph;
+	const char		*why;
+	ssize_t			 n;
+	size_t			 take;
+	int			 len;
+
+	n = recv(r->client.fd, h->buf + h->len, sizeof(h->buf) - h->len,
+	    MSG_PEEK);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		header_reject(r, REASON_PROXY_HEADER, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		header_reject(r, REASON_PROXY_HEADER, h->len == 0 ?
+		    "closed without a PROXY header" :
+		    "closed in the middle of its PROXY header");
+		return;
+	}
+	len = proxyhdr_parse(h->buf, h->len + (size_t)n,
+	    r->listener->conf.accept_proxy, &ph, &why);
+	if (len == -1) {
+		header_reject(r, REASON_PROXY_HEADER, why);
+		return;
+	}
+	if (len > 0 && (size_t)len <= h->len) {
+		header_reject(r, REASON_PROXY_HEADER, "header shorter than "
+		    "what was read of it");
+		return;
+	}
+	take = len == 0 ? (size_t)n : (size_t)len - h->len;
+	if (recv(r->client.fd, h->buf + h->len, take, 0) != (ssize_t)take) {
+		header_reject(r, REASON_PROXY_HEADER, "cannot take the "
+		    "bytes peeked");
+		return;
+	}
+	h->len += take;
+	if (len == 0) {
+		/* The parser decides before the buffer is full. */
+		if (h->len == sizeof(h->buf))
+			header_reject(r, REASON_PROXY_HEADER, "header too long");
+		return;
+	}
+	header_done(r, &ph);
+}
+
 /*
  * A client was accepted on l, under the listener's place in hold: start
- * connecting on its behalf.
+ * connecting on its behalf, or first read its PROXY header.
  */
 void
 relay_start(struct worker *w, struct wlistener *l, int fd,
@@ -465,7 +632,8 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 	TAILQ_INSERT_TAIL(&w->relays, r, entry);
 	w->nrelays++;
 
-	if (log_enabled(LOG_LVL_INFO))
+	/* Behind a balancer, the client is known after its header. */
+	if (l->conf.accept_proxy == 0 && log_enabled(LOG_LVL_INFO))
 		log_info("relay %llu: new client %s on %s",
 		    (unsigned long long)r->id,
 		    addr_fmt(client, buf, sizeof(buf)), l->name);
@@ -474,11 +642,10 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 		relay_close(r, REASON_ERROR, 0);
 		return;
 	}
-	if (!relay_admitted(r))
-		return;
-	if (!SOCKOPT_INHERITED)
-		sockopt_nodelay(fd);
-	relay_try_connect(r);
+	if (l->conf.accept_proxy != 0)
+		header_start(r);
+	else
+		relay_begin(r);
 }
 
 /*
@@ -516,7 +683,12 @@ relay_sweep(struct worker *w, int64_t now)
 					sockopt_keepalive(r->client.fd, 1);
 			}
 		}
-		if (r->state == RELAY_CONNECTING) {
+		if (r->state == RELAY_HEADER) {
+			if (now - r->started_ms >= lc->proxy_header_timeout_ms)
+				header_reject(r, REASON_HEADER_TIMEOUT,
+				    "no complete PROXY header within "
+				    "proxy-header-timeout");
+		} else if (r->state == RELAY_CONNECTING) {
 			if (lc->connect_timeout_ms > 0 && r->remote.fd != -1 &&
 			    now - r->attempt_ms >= lc->connect_timeout_ms)
 				relay_connect_failed(r, ETIMEDOUT);
@@ -553,7 +725,10 @@ relay_dump(struct worker *w)
 
 	TAILQ_FOREACH(r, &w->relays, entry) {
 		addr_fmt(&r->client.addr, client, sizeof(client));
-		addr_fmt(&r->remote.addr, remote, sizeof(remote));
+		if (r->remote.addr.len > 0)
+			addr_fmt(&r->remote.addr, remote, sizeof(remote));
+		else
+			strlcpy(remote, "-", sizeof(remote));
 		log_notice("relay %llu: open listener=%s client=%s "
 		    "remote=%s state=%s sent=%llu received=%llu age_ms=%lld",
 		    (unsigned long long)r->id, r->listener->name, client,
@@ -570,7 +745,9 @@ relay_describe(const struct relay *r, int64_t now, struct proto_conn *pc)
 	memset(pc, 0, sizeof(*pc));
 	pc->id = r->id;
 	pc->listener = r->listener->conf.id;
-	if (r->state == RELAY_CONNECTING)
+	if (r->state == RELAY_HEADER)
+		pc->state = PROTO_CONN_HEADER;
+	else if (r->state == RELAY_CONNECTING)
 		pc->state = PROTO_CONN_CONNECTING;
 	else if (r->up.eof || r->down.eof)
 		pc->state = PROTO_CONN_HALF_CLOSED;

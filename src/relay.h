@@ -14,6 +14,7 @@ struct proto_conn;
 struct worker;
 struct wlistener;
 struct relay;
+struct relay_header;
 
 struct relay_end {
 	struct relay	*relay;
@@ -40,7 +41,8 @@ struct relay_dir {
 	const struct relay_dir *reverse; /* the other way: 'to' to 'from' */
 };
 
-enum relay_state { RELAY_CONNECTING, RELAY_ESTABLISHED };
+/* HEADER: reading a PROXY header (accept-proxy-protocol), nothing else. */
+enum relay_state { RELAY_HEADER, RELAY_CONNECTING, RELAY_ESTABLISHED };
 
 /* Why a relay ended, for its close line and its listener's counters. */
 enum relay_reason {
@@ -54,6 +56,9 @@ enum relay_reason {
 	REASON_FIN_TIMEOUT,
 	REASON_SHUTDOWN,	/* the worker stopped */
 	REASON_KILLED,		/* by the control socket */
+	REASON_UNTRUSTED,	/* a PROXY header from outside proxy-trusted */
+	REASON_PROXY_HEADER,	/* none, or a bad one */
+	REASON_HEADER_TIMEOUT,	/* not complete within proxy-header-timeout */
 };
 
 struct relay {
@@ -76,6 +81,8 @@ struct relay {
 	int64_t			 half_ms;	/* first EOF, or 0 */
 	int			 keepalive_set;	/* by a sweep, once established */
 	struct counts_hold	 hold;		/* shared counts taken */
+	struct relay_header	*header;	/* while RELAY_HEADER */
+	struct addr		 header_dst;	/* from it; family 0: none */
 };
 
 #define RELAY_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */

@@ -260,6 +260,19 @@ worker_counters(struct worker *w, struct wlistener *l)
 	return (&w->counters[l->counters].c);
 }
 
+/* Rules a parser made: a family, a prefix length it can have. */
+static int
+rules_valid(const struct acl_rule *r, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (!(r[i].family == AF_INET && r[i].prefix <= 32) &&
+		    !(r[i].family == AF_INET6 && r[i].prefix <= 128))
+			return (0);
+	return (1);
+}
+
 static void
 handle_listener(struct worker *w, struct msg *m)
 {
@@ -272,8 +285,16 @@ handle_listener(struct worker *w, struct msg *m)
 	memcpy(&l->conf, m->data, sizeof(l->conf));
 	if (l->conf.nremotes == 0 || l->conf.nremotes > ADDR_MAX ||
 	    l->conf.bufsize == 0 || l->conf.nacl > ACL_MAX ||
-	    l->conf.paused > 1)
+	    l->conf.paused > 1 || l->conf.proxy_protocol > 2 ||
+	    !rules_valid(l->conf.acl, l->conf.nacl))
 		proto_error("bad listener contents");
+	/* Headers from trusted peers only, never waited for forever. */
+	if (l->conf.accept_proxy > PROXYHDR_ANY ||
+	    l->conf.ntrusted > PROXYHDR_TRUSTED_MAX ||
+	    (l->conf.accept_proxy != 0 && (l->conf.ntrusted == 0 ||
+	    l->conf.proxy_header_timeout_ms == 0)) ||
+	    !rules_valid(l->conf.trusted, l->conf.ntrusted))
+		proto_error("bad accept-proxy-protocol settings");
 	if (w->quiescing) {
 		/* Stopping: a table sent meanwhile is not served. */
 		close(m->fd);

@@ -32,7 +32,7 @@ from() {
 	[ "$(grep -c 'connected to' "$TP_LOG")" -eq 1 ]
 	# SIGUSR1 sums each listener's counters over both workers
 	kill -USR1 "$TP_PID"
-	wait_for_log "listener [0-9]+ counters: accepted=2 denied=1 limit=0 connect-failed=0 sent=100 received=100$"
+	wait_for_log "listener [0-9]+ counters: accepted=2 denied=1 limit=0 connect-failed=0 sent=100 received=100 proxy-rejected=0$"
 }
 
 @test "the first matching rule decides" {

@@ -58,6 +58,15 @@ check_policy(const struct conf_policy *p)
 	check_value(&p->max_per_source);
 	check_value(&p->source_prefix);
 	check_value(&p->proxy_protocol);
+	check_value(&p->accept_proxy);
+	check_value(&p->proxy_header_timeout);
+	if (p->ntrusted > PROXYHDR_TRUSTED_MAX)
+		abort();
+	for (i = 0; i < p->ntrusted; i++) {
+		if (p->trusted[i].str == NULL)
+			abort();
+		check_value(&p->trusted[i]);
+	}
 	if (p->nacl > ACL_MAX)
 		abort();
 	for (i = 0; i < p->nacl; i++) {

@@ -12,6 +12,8 @@
  *	connect	connect and exit (used to wait for a listener)
  *
  * The receiving modes send nothing and half-close at once, unless -k.
+ * -H file: its bytes go first (a PROXY header, say), in the same write
+ * as the start of the pattern when the mode sends one.
  * Sending and receiving run concurrently in one poll(2) loop, so large
  * transfers through an echoing peer can not deadlock on full buffers.
  * Exit: 0 ok, 1 mismatch or I/O error, 2 timeout, 3 connect failed.
@@ -73,7 +75,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: tp-client [-k] [-m mode] [-n bytes] "
 	    "[-b bufsize] [-d usec] [-T seconds]\n"
-	    "                 [-s srcaddr] host port\n"
+	    "                 [-H prefixfile] [-s srcaddr] host port\n"
 	    "modes: send echo read verify slowverify line hold connect reset flood\n");
 	exit(TP_EXIT_USAGE);
 }
@@ -128,6 +130,45 @@ half_close(int fd)
 		err(TP_EXIT_FAIL, "shutdown");
 }
 
+/* -H: the file's bytes, at most len of them. */
+static size_t
+load_prefix(const char *path, uint8_t *buf, size_t len)
+{
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		err(TP_EXIT_USAGE, "%s", path);
+	n = fread(buf, 1, len, f);
+	if (ferror(f) || !feof(f) || fgetc(f) != EOF)
+		errx(TP_EXIT_USAGE, "%s: unreadable or longer than %zu bytes",
+		    path, len - 1);
+	fclose(f);
+	return n;
+}
+
+/* Write the prefix and the pattern's first bytes in one call. */
+static uint64_t
+send_prefix(int fd, uint8_t *buf, size_t buflen, const uint8_t *prefix,
+    size_t plen, uint64_t nbytes)
+{
+	size_t first = nbytes < buflen - plen ? nbytes : buflen - plen;
+	size_t off = 0;
+	ssize_t n;
+
+	memcpy(buf, prefix, plen);
+	tp_pattern_fill(buf + plen, first, 0);
+	while (off < plen + first) {
+		if ((n = write(fd, buf + off, plen + first - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(TP_EXIT_FAIL, "write");
+		}
+		off += (size_t)n;
+	}
+	return first;
+}
+
 /* hold: wait for the peer to go away and say how it went. */
 static int
 do_hold(int fd)
@@ -159,24 +200,27 @@ do_hold(int fd)
 int
 main(int argc, char *argv[])
 {
-	static uint8_t wbuf[CHUNK], rbuf[CHUNK];
-	const char *mname = "send", *src = NULL;
+	static uint8_t wbuf[CHUNK], rbuf[CHUNK], prefix[4096];
+	const char *mname = "send", *src = NULL, *prefixfile = NULL;
 	enum mode mode;
 	uint64_t nbytes = 100000, hash = TP_FNV_INIT, woff = 0;
 	unsigned int timeout = 30;
-	size_t rdmax = 3000, i, bad, wlen = 0, wpos = 0;
+	size_t rdmax = 3000, i, bad, wlen = 0, wpos = 0, plen = 0;
 	useconds_t delay = 500;
 	struct pollfd pfd;
 	int ch, fd, nset = 0, keep = 0, wshut = 0, rdeof = 0, verify, rcvbuf = 0;
 	ssize_t n;
 
-	while ((ch = getopt(argc, argv, "b:d:km:n:s:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:d:H:km:n:s:T:")) != -1) {
 		switch (ch) {
 		case 'b':
 			rdmax = tp_num(optarg, 1, CHUNK, "bufsize");
 			break;
 		case 'd':
 			delay = tp_num(optarg, 0, 10000000, "delay");
+			break;
+		case 'H':
+			prefixfile = optarg;
 			break;
 		case 'k':
 			keep = 1;
@@ -208,6 +252,8 @@ main(int argc, char *argv[])
 	if (i == sizeof(modes) / sizeof(modes[0]))
 		usage();
 	mode = modes[i].mode;
+	if (prefixfile != NULL)
+		plen = load_prefix(prefixfile, prefix, sizeof(prefix));
 
 	tp_set_timeout(timeout, timeout_hook);
 	tp_ignore_sigpipe();
@@ -219,9 +265,13 @@ main(int argc, char *argv[])
 	fd = do_connect(argv[0], argv[1], src, rcvbuf);
 	if (mode == M_CONNECT)
 		return TP_EXIT_OK;
+	if (prefixfile != NULL)
+		nsent = woff = send_prefix(fd, wbuf, sizeof(wbuf), prefix, plen,
+		    mode == M_SEND || mode == M_ECHO || (mode == M_HOLD &&
+		    nset) ? nbytes : 0);
 	if (mode == M_HOLD) {
 		/* With -n, say something first: the peer may wait for it. */
-		for (woff = 0; nset && woff < nbytes; woff += (size_t)n) {
+		for (; nset && woff < nbytes; woff += (size_t)n) {
 			wlen = nbytes - woff > sizeof(wbuf) ? sizeof(wbuf) :
 			    nbytes - woff;
 			tp_pattern_fill(wbuf, wlen, woff);
