@@ -32,7 +32,8 @@ wait_new(uint32_t client, enum control_cmd cmd, int64_t timeout_ms)
 
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++) {
 		cw = &ms.waits[i];
-		if (cw->client != 0)
+		/* The slot of a client that left is free again. */
+		if (cw->client != 0 && control_alive(cw->client))
 			continue;
 		memset(cw, 0, sizeof(*cw));
 		cw->client = client;
@@ -40,7 +41,7 @@ wait_new(uint32_t client, enum control_cmd cmd, int64_t timeout_ms)
 		cw->deadline_ms = clock_now_ms() + timeout_ms;
 		return (cw);
 	}
-	/* One wait per client, and no more clients than slots. */
+	/* One wait per live client, and as many slots as clients. */
 	fatalx("control: no slot for a request");
 }
 
