@@ -231,7 +231,7 @@ control_record_str(struct control_record *r, const char *key,
 	record_append(r, " ", 1);
 	record_append(r, key, strlen(key));
 	record_append(r, "=", 1);
-	len = ctl_escape(value != NULL ? value : "", esc, sizeof(esc));
+	len = ctl_escape(esc, sizeof(esc), value);
 	record_append(r, esc, len < sizeof(esc) ? len : sizeof(esc) - 1);
 }
 

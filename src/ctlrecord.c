@@ -1,234 +1,327 @@
 /*
- * Control socket replies, parsed and checked; see ctlrecord.h.  The
- * reader is strict: a line that is not one of the three kinds, a key
- * that is not [a-z][a-z0-9_]*, a broken %XX or anything after the final
- * line makes the whole reply an error, never a guess.
+ * Control replies; see ctlrecord.h.  The parser is strict: the master
+ * is trusted to speak the protocol exactly, so anything else means a
+ * broken or foreign peer, and a renderer must not guess at it.
  */
-#include <sys/types.h>
-
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctlrecord.h"
 
+static const char	hex[] = "0123456789ABCDEF";
+
+/* A byte a value may carry as it is; the others travel as %XX. */
+static int
+plain(unsigned char c)
+{
+	return (c > 0x20 && c < 0x7f && c != '%' && c != '=');
+}
+
 /*
- * One word for a record value: every byte outside 0x21..0x7e, and '%'
- * and '=', becomes %XX; an empty value is "-".  Returns the length it
- * needs (like strlcpy); out is always terminated when outlen > 0.
+ * Escape src into dst (of size bytes, NUL terminated unless size is 0)
+ * for a record's value; NULL or "" becomes "-".  Returns the length of
+ * the whole escaped value, as strlcpy(3) does: a return >= size means
+ * dst holds as many leading escapes as fit whole.
  */
 size_t
-ctl_escape(const char *in, char *out, size_t outlen)
+ctl_escape(char *dst, size_t size, const char *src)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	const unsigned char	*p = (const unsigned char *)in;
-	size_t			 n = 0;
+	const unsigned char	*p;
+	size_t			 n = 0, out = 0, w;
+	int			 full = size == 0;
 
-	if (*p == '\0')
-		p = (const unsigned char *)"-";
-	for (; *p != '\0'; p++) {
-		if (*p > 0x20 && *p < 0x7f && *p != '%' && *p != '=') {
-			if (n + 1 < outlen)
-				out[n] = (char)*p;
-			n++;
-			continue;
-		}
-		if (n + 3 < outlen) {
-			out[n] = '%';
-			out[n + 1] = hex[*p >> 4];
-			out[n + 2] = hex[*p & 0xf];
-		}
-		n += 3;
+	if (src == NULL || *src == '\0')
+		src = "-";
+	for (p = (const unsigned char *)src; *p != '\0'; p++) {
+		w = plain(*p) ? 1 : 3;
+		if (!full && out + w < size) {
+			if (w == 1)
+				dst[out] = (char)*p;
+			else {
+				dst[out] = '%';
+				dst[out + 1] = hex[*p >> 4];
+				dst[out + 2] = hex[*p & 0xf];
+			}
+			out += w;
+		} else
+			full = 1;
+		n += w;
 	}
-	if (outlen > 0)
-		out[n < outlen ? n : outlen - 1] = '\0';
+	if (size > 0)
+		dst[out] = '\0';
 	return (n);
 }
 
-static int
-hexval(int c)
+/* ^(0|-?[1-9][0-9]*)$: what JSON and Prometheus take as a number. */
+int
+ctl_is_number(const char *s)
 {
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-/* In place: %XX back to its byte.  -1 on a broken escape or a NUL. */
-static int
-unescape(char *s)
-{
-	char	*w = s;
-	int	 hi, lo;
-
-	for (; *s != '\0'; s++) {
-		if (*s != '%') {
-			*w++ = *s;
-			continue;
-		}
-		if ((hi = hexval(s[1])) == -1 || (lo = hexval(s[2])) == -1 ||
-		    (hi == 0 && lo == 0))
-			return (-1);
-		*w++ = (char)(hi << 4 | lo);
-		s += 2;
-	}
-	*w = '\0';
-	return (0);
-}
-
-static int
-valid_key(const char *k)
-{
-	if (*k < 'a' || *k > 'z')
+	if (strcmp(s, "0") == 0)
+		return (1);
+	if (*s == '-')
+		s++;
+	if (*s < '1' || *s > '9')
 		return (0);
-	for (k++; *k != '\0'; k++)
-		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') ||
-		    *k == '_'))
+	while (*++s != '\0')
+		if (*s < '0' || *s > '9')
 			return (0);
 	return (1);
 }
 
-static int
-parse_record(char *line, struct ctlrecord *r, const char **why)
+const char *
+ctl_line_get(const struct ctl_line *l, const char *key)
 {
-	char	*word, *eq;
+	size_t	i;
 
-	memset(r, 0, sizeof(*r));
-	if ((r->kind = strsep(&line, " ")) == NULL || !valid_key(r->kind)) {
-		*why = "a record without a kind";
+	for (i = 0; i < l->nfields; i++)
+		if (strcmp(l->fields[i].key, key) == 0)
+			return (l->fields[i].value);
+	return (NULL);
+}
+
+/* [a-z][a-z0-9_]*, for keys and kinds. */
+static int
+valid_name(const char *s)
+{
+	size_t	n;
+
+	if (*s < 'a' || *s > 'z')
+		return (0);
+	for (n = 1; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+			return (0);
+	return (n <= CTL_KEY_MAX);
+}
+
+static int
+hexval(char c)
+{
+	const char	*p;
+
+	if (c == '\0' || (p = strchr(hex, c)) == NULL)
+		return (-1);
+	return ((int)(p - hex));
+}
+
+/* Undo ctl_escape() in place; -1 with why on a malformed value. */
+static int
+unescape(char *v, const char **why)
+{
+	char	*out = v;
+	int	 hi, lo;
+
+	if (*v == '\0') {
+		*why = "empty value";
 		return (-1);
 	}
-	while ((word = strsep(&line, " ")) != NULL) {
-		if ((eq = strchr(word, '=')) == NULL || eq == word ||
-		    eq[1] == '\0') {
-			*why = "a field that is not key=value";
+	for (; *v != '\0'; v++) {
+		if (*v == '%') {
+			if ((hi = hexval(v[1])) == -1 ||
+			    (lo = hexval(v[2])) == -1) {
+				*why = "'%' not followed by two uppercase "
+				    "hex digits";
+				return (-1);
+			}
+			if (hi == 0 && lo == 0) {
+				*why = "%00 in a value";
+				return (-1);
+			}
+			*out++ = (char)(hi << 4 | lo);
+			v += 2;
+		} else if (plain((unsigned char)*v))
+			*out++ = *v;
+		else {
+			*why = *v == '=' ? "unescaped '=' in a value" :
+			    "unescaped byte in a value";
+			return (-1);
+		}
+	}
+	*out = '\0';
+	return (0);
+}
+
+/* Human text: anything but control characters (a tab is fine). */
+static int
+valid_text(const char *s)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return (0);
+	return (1);
+}
+
+/* "KIND key=value ..." after "record "; fields has room for them all. */
+static int
+parse_record(char *s, struct ctl_line *l, const char **why)
+{
+	char	*word, *eq;
+	size_t	 i;
+
+	word = strsep(&s, " ");
+	if (!valid_name(word)) {
+		*why = "invalid record kind";
+		return (-1);
+	}
+	l->kind = word;
+	while (s != NULL) {
+		word = strsep(&s, " ");
+		if (l->nfields == CTL_FIELDS_MAX) {
+			*why = "too many fields in a record";
+			return (-1);
+		}
+		if ((eq = strchr(word, '=')) == NULL) {
+			*why = "a field without '='";
 			return (-1);
 		}
 		*eq = '\0';
-		if (!valid_key(word) || unescape(eq + 1) == -1) {
-			*why = "a bad key or escape";
+		if (!valid_name(word)) {
+			*why = "invalid key";
 			return (-1);
 		}
-		if (r->nfields == CTLRECORD_FIELDS_MAX) {
-			*why = "too many fields";
+		for (i = 0; i < l->nfields; i++)
+			if (strcmp(l->fields[i].key, word) == 0) {
+				*why = "a key given twice";
+				return (-1);
+			}
+		if (unescape(eq + 1, why) == -1)
 			return (-1);
-		}
-		r->key[r->nfields] = word;
-		r->value[r->nfields++] = eq + 1;
+		l->fields[l->nfields].key = word;
+		l->fields[l->nfields++].value = eq + 1;
 	}
 	return (0);
 }
 
+/* One line, its newline already cut off. */
 static int
-append(void *arrayp, size_t *n, size_t size)
+parse_line(char *s, struct ctl_line *l, const char **why)
 {
-	void	**array = arrayp, *p;
+	char	*text = NULL;
 
-	if ((p = reallocarray(*array, *n + 1, size)) == NULL)
+	if (strncmp(s, "record ", 7) == 0) {
+		l->type = CTL_RECORD;
+		return (parse_record(s + 7, l, why));
+	}
+	if (strcmp(s, "ok") == 0) {
+		l->type = CTL_OK;
+		l->text = "";
+		return (0);
+	}
+	if (strncmp(s, "ok ", 3) == 0) {
+		l->type = CTL_OK;
+		text = s + 3;
+	} else if (strncmp(s, "info ", 5) == 0) {
+		l->type = CTL_INFO;
+		text = s + 5;
+	} else if (strncmp(s, "error ", 6) == 0) {
+		l->type = CTL_ERROR;
+		text = s + 6;
+	} else {
+		*why = "not a record, info, ok or error line";
 		return (-1);
-	*array = p;
-	(*n)++;
+	}
+	if (*text == '\0') {
+		*why = "empty text";
+		return (-1);
+	}
+	if (!valid_text(text)) {
+		*why = "control character in text";
+		return (-1);
+	}
+	l->text = text;
 	return (0);
 }
 
 /*
- * Parse buf (len bytes, the whole reply as received) into reply, whose
- * strings point into a copy it owns.  0 on success; -1 with why in err.
- * A reply that ends before its final line parses, with complete 0.
+ * Parse a whole reply: lines ending in newlines, exactly one final line
+ * and it the last.  Returns 0, or -1 with the reason in err: the line
+ * number and what is wrong with it.  A reply that parsed is freed with
+ * ctl_reply_free(); one that did not holds nothing.
  */
 int
-ctlreply_parse(const char *buf, size_t len, struct ctlreply *reply,
+ctl_reply_parse(const char *data, size_t len, struct ctl_reply *r,
     char *err, size_t errlen)
 {
-	char		*copy, *p, *line, *nl;
 	const char	*why = NULL;
-	size_t		 lineno = 0;
+	char		*p, *nl;
+	size_t		 i, nlines = 0, nspaces = 0, nfields = 0, lineno = 0;
 
-	memset(reply, 0, sizeof(*reply));
-	if (memchr(buf, '\0', len) != NULL) {
-		snprintf(err, errlen, "a NUL byte in the reply");
+	memset(r, 0, sizeof(*r));
+	if (len > CTL_REPLY_MAX) {
+		snprintf(err, errlen, "longer than %u bytes",
+		    CTL_REPLY_MAX);
 		return (-1);
 	}
-	if ((copy = malloc(len + 1)) == NULL) {
+	if (len == 0) {
+		snprintf(err, errlen, "empty: closed without an answer");
+		return (-1);
+	}
+	for (i = 0; i < len; i++) {
+		if (data[i] == '\n')
+			nlines++;
+		else if (data[i] == ' ')
+			nspaces++;
+		else if (data[i] == '\0') {
+			snprintf(err, errlen, "line %zu: NUL byte",
+			    nlines + 1);
+			return (-1);
+		}
+	}
+	if (data[len - 1] != '\n') {
+		snprintf(err, errlen, "truncated: line %zu has no "
+		    "newline", nlines + 1);
+		return (-1);
+	}
+	if ((r->buf = malloc(len + 1)) == NULL ||
+	    (r->lines = calloc(nlines, sizeof(*r->lines))) == NULL ||
+	    (r->fields = calloc(nspaces + 1, sizeof(*r->fields))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return (-1);
+		goto fail;
 	}
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	reply->buf = copy;
-	for (p = copy; *p != '\0'; p = nl + 1) {
-		lineno++;
-		line = p;
-		if ((nl = strchr(p, '\n')) == NULL) {
-			why = "a line without its newline";
-			break;
-		}
+	memcpy(r->buf, data, len);
+	r->buf[len] = '\0';
+	for (p = r->buf; *p != '\0'; p = nl + 1) {
+		struct ctl_line	*l = &r->lines[lineno++];
+
+		nl = strchr(p, '\n');
 		*nl = '\0';
-		if (strlen(line) > CTLRECORD_LINE_MAX) {
-			why = "a line too long";
-			break;
+		if ((size_t)(nl - p) + 1 > CTL_LINE_MAX)
+			why = "line too long";
+		else if (r->final != NULL)
+			why = "more after the final line";
+		else {
+			l->fields = r->fields + nfields;
+			if (parse_line(p, l, &why) == 0) {
+				nfields += l->nfields;
+				if (l->type == CTL_OK || l->type == CTL_ERROR)
+					r->final = l;
+			}
 		}
-		if (reply->complete) {
-			why = "text after the final line";
-			break;
-		}
-		if (strncmp(line, "record ", 7) == 0) {
-			if (append(&reply->records, &reply->nrecords,
-			    sizeof(*reply->records)) == -1)
-				goto nomem;
-			if (parse_record(line + 7,
-			    &reply->records[reply->nrecords - 1], &why) == -1)
-				break;
-		} else if (strncmp(line, "info ", 5) == 0) {
-			if (append(&reply->info, &reply->ninfo,
-			    sizeof(char *)) == -1)
-				goto nomem;
-			reply->info[reply->ninfo - 1] = line + 5;
-		} else if (strcmp(line, "ok") == 0 ||
-		    strncmp(line, "ok ", 3) == 0) {
-			reply->complete = reply->ok = 1;
-			reply->message = line[2] != '\0' ? line + 3 : NULL;
-		} else if (strcmp(line, "error") == 0 ||
-		    strncmp(line, "error ", 6) == 0) {
-			reply->complete = 1;
-			reply->message = line[5] != '\0' ? line + 6 : NULL;
-		} else {
-			why = "a line of no known kind";
-			break;
+		if (why != NULL) {
+			snprintf(err, errlen, "line %zu: %s", lineno, why);
+			goto fail;
 		}
 	}
-	if (why != NULL) {
-		snprintf(err, errlen, "malformed reply, line %zu: %s", lineno,
-		    why);
-		ctlreply_free(reply);
-		return (-1);
+	r->nlines = nlines;
+	if (r->final == NULL) {
+		snprintf(err, errlen, "truncated: no final ok or error "
+		    "line");
+		goto fail;
 	}
 	return (0);
-nomem:
-	snprintf(err, errlen, "out of memory");
-	ctlreply_free(reply);
+fail:
+	ctl_reply_free(r);
 	return (-1);
 }
 
 void
-ctlreply_free(struct ctlreply *reply)
+ctl_reply_free(struct ctl_reply *r)
 {
-	free(reply->buf);
-	free(reply->info);
-	free(reply->records);
-	memset(reply, 0, sizeof(*reply));
-}
-
-/* The value of key in r, or NULL. */
-const char *
-ctlrecord_get(const struct ctlrecord *r, const char *key)
-{
-	size_t	i;
-
-	for (i = 0; i < r->nfields; i++)
-		if (strcmp(r->key[i], key) == 0)
-			return (r->value[i]);
-	return (NULL);
+	free(r->buf);
+	free(r->lines);
+	free(r->fields);
+	memset(r, 0, sizeof(*r));
 }

@@ -1,38 +1,53 @@
 /*
- * A control socket reply as data: its record lines ("record KIND k=v
- * ..."), its info lines and its final ok/error line; see tcpproxyctl(8).
- * Parsing only, no I/O: tcpproxyctl and the metrics process share it.
+ * Replies of the control socket (see tcpproxyctl(8)): record, info and
+ * final lines parsed into fields, and the escaping of values that both
+ * the master and tcpproxyctl use.  No I/O here, so that the daemon and
+ * the client link the same code.
  */
 #ifndef TCPPROXY_CTLRECORD_H
 #define TCPPROXY_CTLRECORD_H
 
 #include <stddef.h>
 
-#define CTLRECORD_FIELDS_MAX	32
-#define CTLRECORD_LINE_MAX	4096
+#define CTL_REPLY_MAX	(64u << 20)	/* a whole reply */
+#define CTL_LINE_MAX	8192		/* one reply line, its newline too */
+#define CTL_FIELDS_MAX	64		/* key=value pairs in a record */
+#define CTL_KEY_MAX	64		/* the length of a key or a kind */
 
-struct ctlrecord {
-	char		*kind;
-	size_t		 nfields;
-	char		*key[CTLRECORD_FIELDS_MAX];
-	char		*value[CTLRECORD_FIELDS_MAX];	/* unescaped */
+enum ctl_type {
+	CTL_RECORD,
+	CTL_INFO,
+	CTL_OK,
+	CTL_ERROR,
 };
 
-struct ctlreply {
-	char		 *buf;		/* every string below points here */
-	struct ctlrecord *records;
-	size_t		  nrecords;
-	char		**info;
-	size_t		  ninfo;
-	int		  complete;	/* the final line came */
-	int		  ok;
-	char		 *message;	/* the final line's text, or NULL */
+struct ctl_field {
+	const char	*key;
+	const char	*value;		/* unescaped, never empty */
 };
 
-int		 ctlreply_parse(const char *, size_t, struct ctlreply *,
-		    char *, size_t);
-void		 ctlreply_free(struct ctlreply *);
-const char	*ctlrecord_get(const struct ctlrecord *, const char *);
-size_t		 ctl_escape(const char *, char *, size_t);
+struct ctl_line {
+	enum ctl_type		 type;
+	const char		*kind;	/* CTL_RECORD */
+	const char		*text;	/* the others; "" for a bare "ok" */
+	struct ctl_field	*fields;
+	size_t			 nfields;
+};
+
+/* A whole reply; every string points into buf. */
+struct ctl_reply {
+	char			*buf;
+	struct ctl_line		*lines;
+	size_t			 nlines;
+	struct ctl_field	*fields;
+	const struct ctl_line	*final;	/* the last line, OK or ERROR */
+};
+
+size_t	 ctl_escape(char *, size_t, const char *);
+int	 ctl_reply_parse(const char *, size_t, struct ctl_reply *, char *,
+	    size_t);
+void	 ctl_reply_free(struct ctl_reply *);
+const char *ctl_line_get(const struct ctl_line *, const char *);
+int	 ctl_is_number(const char *);
 
 #endif

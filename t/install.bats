@@ -9,6 +9,8 @@ load helper
 	run make -s -C "$TOP" install DESTDIR="$d" PREFIX=/opt/tp
 	[ "$status" -eq 0 ]
 	[ -x "$d/opt/tp/sbin/tcpproxy" ]
+	[ -x "$d/opt/tp/sbin/tcpproxyctl" ]
+	[ -f "$d/opt/tp/share/man/man8/tcpproxyctl.8" ]
 	[ -f "$d/opt/tp/share/man/man8/tcpproxy.8" ]
 	[ -f "$d/opt/tp/share/man/man5/tcpproxy.conf.5" ]
 	[ -f "$d/opt/tp/share/examples/tcpproxy/tcpproxy.conf" ]

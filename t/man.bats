@@ -23,8 +23,14 @@ load helper
 	done
 }
 
-@test "tcpproxyctl.8 documents every command of its usage" {
-	for cmd in $("$TOP/tcpproxyctl" -h | sed -n 's/^  //p' | tr -c 'a-z\n' ' '); do
-		grep -q -- "$cmd" "$TOP/man/tcpproxyctl.8" || { echo "missing $cmd"; return 1; }
+@test "tcpproxyctl.8 documents every command and every metric" {
+	local m=$TOP/man/tcpproxyctl.8 w
+	for w in "show listeners" "show connections" "show stats" \
+	    "show workers" "show metrics" "kill connection" "drain listener" \
+	    "enable listener" "log reopen" "Ic stop" "Ic upgrade" "Ic reload"; do
+		grep -q -- "$w" "$m" || { echo "missing $w"; return 1; }
+	done
+	for w in $(grep -o '"tcpproxy_[a-z_]*"' "$TOP/src/ctlrender.c" | tr -d '"'); do
+		grep -q "^\.It $w Ta" "$m" || { echo "missing metric $w"; return 1; }
 	done
 }

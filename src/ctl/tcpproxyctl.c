@@ -1,8 +1,6 @@
 /*
- * tcpproxyctl: ask a running tcpproxy through its control socket; see
- * tcpproxyctl(8).  One request line per connection, the whole reply
- * read until the daemon closes, then rendered: tables, JSON or
- * Prometheus text.
+ * tcpproxyctl: one request to the control socket of tcpproxy, its reply
+ * shown as text tables, JSON or Prometheus text.  See tcpproxyctl(8).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -10,47 +8,66 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctlrecord.h"
 #include "ctlrender.h"
 
 #define SOCKET_DEFAULT	"/run/tcpproxy.sock"
-#define REQUEST_MAX	511
-#define REPLY_MAX	(256u << 20)
+#define TIMEOUT_DEFAULT	30		/* seconds; reload waits for workers */
+#define TIMEOUT_MAX	86400
+#define REQUEST_MAX	512		/* the newline included */
+#define DRAIN_MAX	86400
+
+/* Exit status. */
+#define EXIT_OK		0
+#define EXIT_REFUSED	1	/* the daemon answered "error" */
+#define EXIT_TROUBLE	2	/* usage, connection, timeout, bad reply */
 
 enum output { OUT_TEXT, OUT_JSON, OUT_METRICS };
 
+/* What a command asks and how its answer is shown. */
+struct request {
+	char			 line[REQUEST_MAX + 1];
+	enum output		 output;
+	const char *const	*expect;	/* kinds JSON always shows */
+};
+
 static const char usage_text[] =
-"usage: tcpproxyctl [-j] [-s socket] [-t seconds] command\n"
+"usage: tcpproxyctl [-j] [-s socket] [-t seconds] command [argument ...]\n"
 "commands:\n"
-"  show listeners | connections [listener] | stats | workers | metrics\n"
+"  show listeners\n"
+"  show connections [listener-id]\n"
+"  show stats\n"
+"  show workers\n"
+"  show metrics\n"
 "  reload\n"
-"  kill connection ID\n"
-"  drain listener ADDRESS PORT\n"
-"  enable listener ADDRESS PORT\n"
+"  kill connection worker.number\n"
+"  drain listener address port\n"
+"  enable listener address port\n"
 "  log reopen\n"
-"  stop [--drain SECONDS]\n"
+"  stop [--drain seconds]\n"
 "  upgrade\n";
 
-static __attribute__((__noreturn__)) void
-usage(const char *why)
-{
-	if (why != NULL)
-		fprintf(stderr, "tcpproxyctl: %s\n", why);
-	fputs(usage_text, stderr);
-	exit(2);
-}
+static const char *const expect_listeners[] = { "listener", NULL };
+static const char *const expect_connections[] = { "connection", NULL };
+static const char *const expect_stats[] = { "total", "listener", "worker",
+    NULL };
+static const char *const expect_workers[] = { "worker", NULL };
+static const char *const expect_reload[] = { "reload", NULL };
 
-/* Not an answer from the daemon: exit 2, as for usage errors. */
-static __attribute__((__noreturn__, __format__(__printf__, 1, 2))) void
-fail(const char *fmt, ...)
+/* Written by the SIGALRM handler, so made before the alarm is set. */
+static char	timeout_msg[256];
+
+__attribute__((__noreturn__, __format__(__printf__, 1, 2)))
+static void
+usage_error(const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -58,202 +75,361 @@ fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
+	fprintf(stderr, "\n%s", usage_text);
+	exit(EXIT_TROUBLE);
+}
+
+__attribute__((__noreturn__, __format__(__printf__, 1, 2)))
+static void
+trouble(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "tcpproxyctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(EXIT_TROUBLE);
+}
+
+static void
+on_alarm(int sig)
+{
+	ssize_t	n;
+
+	(void)sig;
+	n = write(STDERR_FILENO, timeout_msg, strlen(timeout_msg));
+	(void)n;
+	_exit(EXIT_TROUBLE);
+}
+
+/* A decimal number from min to max, or a usage error naming what. */
+static long long
+number(const char *s, long long min, long long max, const char *what)
+{
+	const char	*errstr;
+	long long	 n;
+
+	n = strtonum(s, min, max, &errstr);
+	if (errstr != NULL)
+		usage_error("invalid %s '%s': must be a number from %lld to "
+		    "%lld", what, s, min, max);
+	return (n);
+}
+
+/* WORKER.NUMBER, as show connections lists them. */
+static void
+check_connection(const char *s)
+{
+	const char	*errstr;
+	char		 w[32];
+	const char	*dot;
+
+	if ((dot = strchr(s, '.')) == NULL || (size_t)(dot - s) >= sizeof(w))
+		usage_error("invalid connection '%s': expected "
+		    "worker.number, as show connections lists them", s);
+	memcpy(w, s, (size_t)(dot - s));
+	w[dot - s] = '\0';
+	strtonum(w, 1, INT32_MAX, &errstr);
+	if (errstr == NULL)
+		strtonum(dot + 1, 0, LLONG_MAX, &errstr);
+	if (errstr != NULL)
+		usage_error("invalid connection '%s': expected "
+		    "worker.number, as show connections lists them", s);
+}
+
+/* One word of the request: printable ASCII, no blank. */
+static void
+check_word(const char *s, const char *what)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			break;
+	if (*s == '\0' || *p != '\0')
+		usage_error("invalid %s '%s': must be one word of printable "
+		    "ASCII", what, s);
+}
+
+/* A port as in the configuration: 1 to 65535 or a service name. */
+static void
+check_port(const char *s)
+{
+	const char	*p;
+
+	if (*s >= '0' && *s <= '9') {
+		number(s, 1, 65535, "port");
+		return;
+	}
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+			break;
+	if (*s == '\0' || *p != '\0')
+		usage_error("invalid port '%s': must be a number from 1 to "
+		    "65535 or a service name", s);
+}
+
+static void
+set_line(struct request *req, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+
+static void
+set_line(struct request *req, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(req->line, sizeof(req->line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= REQUEST_MAX)
+		usage_error("request longer than %d bytes", REQUEST_MAX - 1);
+	req->line[n] = '\n';
+	req->line[n + 1] = '\0';
+}
+
+/* The command words to a request line, checked as the server would. */
+static void
+parse_command(int argc, char *argv[], struct request *req)
+{
+	const char	*cmd;
+
+	memset(req, 0, sizeof(*req));
+	if (argc == 0)
+		usage_error("no command given");
+	cmd = argv[0];
+	if (strcmp(cmd, "show") == 0) {
+		if (argc < 2)
+			usage_error("show: what? listeners, connections, "
+			    "stats, workers or metrics");
+		if (strcmp(argv[1], "connections") == 0 && argc <= 3) {
+			if (argc == 3) {
+				number(argv[2], 1, UINT32_MAX, "listener id");
+				set_line(req, "show connections %s", argv[2]);
+			} else
+				set_line(req, "show connections");
+			req->expect = expect_connections;
+			return;
+		}
+		if (argc != 2)
+			usage_error("show %s: unexpected argument '%s'",
+			    argv[1], argv[2]);
+		if (strcmp(argv[1], "listeners") == 0)
+			req->expect = expect_listeners;
+		else if (strcmp(argv[1], "stats") == 0)
+			req->expect = expect_stats;
+		else if (strcmp(argv[1], "workers") == 0)
+			req->expect = expect_workers;
+		else if (strcmp(argv[1], "metrics") == 0) {
+			req->output = OUT_METRICS;
+			set_line(req, "show stats");
+			return;
+		} else
+			usage_error("show: unknown '%s': expected listeners, "
+			    "connections, stats, workers or metrics", argv[1]);
+		set_line(req, "show %s", argv[1]);
+	} else if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "upgrade") == 0) {
+		if (argc != 1)
+			usage_error("%s: unexpected argument '%s'", cmd,
+			    argv[1]);
+		if (cmd[0] == 'r')
+			req->expect = expect_reload;
+		set_line(req, "%s", cmd);
+	} else if (strcmp(cmd, "kill") == 0) {
+		if (argc != 3 || strcmp(argv[1], "connection") != 0)
+			usage_error("kill: expected kill connection "
+			    "worker.number");
+		check_connection(argv[2]);
+		set_line(req, "kill connection %s", argv[2]);
+	} else if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "enable") == 0) {
+		if (argc != 4 || strcmp(argv[1], "listener") != 0)
+			usage_error("%s: expected %s listener address port",
+			    cmd, cmd);
+		check_word(argv[2], "address");
+		check_port(argv[3]);
+		set_line(req, "%s listener %s %s", cmd, argv[2], argv[3]);
+	} else if (strcmp(cmd, "log") == 0) {
+		if (argc != 2 || strcmp(argv[1], "reopen") != 0)
+			usage_error("log: expected log reopen");
+		set_line(req, "log reopen");
+	} else if (strcmp(cmd, "stop") == 0) {
+		if (argc == 1)
+			set_line(req, "stop");
+		else if (argc == 3 && strcmp(argv[1], "--drain") == 0) {
+			number(argv[2], 0, DRAIN_MAX, "drain time");
+			set_line(req, "stop drain %s", argv[2]);
+		} else
+			usage_error("stop: expected stop [--drain seconds]");
+	} else
+		usage_error("unknown command '%s'", cmd);
 }
 
 static int
-is_number(const char *s)
+connect_socket(const char *path)
 {
-	const char	*errstr;
-
-	strtonum(s, 0, LLONG_MAX, &errstr);
-	return (errstr == NULL);
-}
-
-/*
- * The request line for the command words, checked here so that a typo
- * gets the usage, not a round trip.  Also says how to render the reply.
- */
-static void
-build_request(int argc, char **argv, char *req, size_t len, enum output *out)
-{
-	const char	*c = argv[0];
-	int		 i;
-
-#define IS(n, w)	(argc > (n) && strcmp(argv[n], (w)) == 0)
-	if (IS(0, "show") && argc == 2 && (IS(1, "listeners") ||
-	    IS(1, "stats") || IS(1, "workers") || IS(1, "connections")))
-		;
-	else if (IS(0, "show") && argc == 2 && IS(1, "metrics")) {
-		*out = OUT_METRICS;
-		snprintf(req, len, "show stats\n");
-		return;
-	} else if (IS(0, "show") && argc == 3 && IS(1, "connections")) {
-		if (!is_number(argv[2]))
-			usage("show connections: a listener is a number");
-	} else if ((IS(0, "reload") || IS(0, "upgrade")) && argc == 1)
-		;
-	else if (IS(0, "log") && argc == 2 && IS(1, "reopen"))
-		;
-	else if (IS(0, "kill") && argc == 3 && IS(1, "connection")) {
-		if (strchr(argv[2], '.') == NULL)
-			usage("kill connection: an id is WORKER.NUMBER, as "
-			    "show connections gives it");
-	} else if ((IS(0, "drain") || IS(0, "enable")) && argc == 4 &&
-	    IS(1, "listener")) {
-		if (!is_number(argv[3]))
-			usage("a listener is an address and a port number");
-	} else if (IS(0, "stop") && argc == 1)
-		;
-	else if (IS(0, "stop") && argc == 3 && IS(1, "--drain")) {
-		if (!is_number(argv[2]))
-			usage("stop --drain: seconds are a number");
-		snprintf(req, len, "stop drain %s\n", argv[2]);
-		return;
-	} else
-		usage(c != NULL ? "unknown command" : "no command");
-#undef IS
-	req[0] = '\0';
-	for (i = 0; i < argc; i++) {
-		if (strchr(argv[i], ' ') != NULL || strchr(argv[i], '\n'))
-			usage("an argument with a blank in it");
-		if (i > 0)
-			strlcat(req, " ", len);
-		if (strlcat(req, argv[i], len) >= len - 1)
-			usage("request too long");
-	}
-	strlcat(req, "\n", len);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* Send the request, read until the daemon closes: the whole reply. */
-static char *
-exchange(const char *path, const char *req, int timeout_s, size_t *lenp)
-{
-	struct sockaddr_un	 sun;
-	struct pollfd		 pfd;
-	char			*buf = NULL, *p;
-	size_t			 len = 0, size = 0;
-	int64_t			 deadline = now_ms() + timeout_s * 1000LL;
-	ssize_t			 n;
-	int			 fd, left;
+	struct sockaddr_un	sun;
+	int			fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
 	    sizeof(sun.sun_path))
-		fail("%s: socket path too long", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fail("cannot connect to %s: %s", path, strerror(errno));
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
-		fail("cannot send to %s: %s", path, strerror(errno));
-	for (;;) {
-		if ((left = (int)(deadline - now_ms())) <= 0)
-			fail("no complete answer from %s within %d s", path,
-			    timeout_s);
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if ((n = poll(&pfd, 1, left)) == -1 && errno != EINTR)
-			fail("poll: %s", strerror(errno));
-		if (n <= 0)
+		trouble("%s: socket path too long", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		trouble("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		trouble("cannot connect to %s: %s", path, strerror(errno));
+	return (fd);
+}
+
+/*
+ * Send the request; a server that hung up on it may still have said
+ * why, so a failed send is only an error when no reply follows.
+ */
+static int
+send_request(int fd, const char *line)
+{
+	size_t	len = strlen(line), off = 0;
+	ssize_t	n;
+
+	while (off < len) {
+		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
 			continue;
-		if (size - len < 65536) {
-			if (size >= REPLY_MAX)
-				fail("reply from %s too large", path);
-			if ((p = realloc(buf, size + 262144)) == NULL)
-				fail("out of memory");
+		if (n == -1)
+			return (errno);
+		off += (size_t)n;
+	}
+	return (0);
+}
+
+/* The whole reply, up to the server's close; *len its length. */
+static char *
+read_reply(int fd, const char *path, size_t *len)
+{
+	char	*buf = NULL, *p;
+	size_t	 size = 0;
+	ssize_t	 n;
+
+	*len = 0;
+	for (;;) {
+		if (size - *len < 4096) {
+			if (size > CTL_REPLY_MAX)
+				trouble("reply from %s: longer than %u bytes",
+				    path, CTL_REPLY_MAX);
+			if ((p = realloc(buf, size + 65536)) == NULL)
+				trouble("out of memory");
 			buf = p;
-			size += 262144;
+			size += 65536;
 		}
-		if ((n = read(fd, buf + len, size - len)) == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			fail("reading from %s: %s", path, strerror(errno));
-		}
+		n = read(fd, buf + *len, size - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			trouble("reading from %s: %s", path, strerror(errno));
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		*len += (size_t)n;
 	}
-	close(fd);
-	*lenp = len;
 	return (buf);
+}
+
+static void
+put(FILE *fp, const char *s, size_t len)
+{
+	if (len > 0 && fwrite(s, 1, len, fp) != len)
+		trouble("%s: %s", fp == stdout ? "stdout" : "stderr",
+		    strerror(errno));
 }
 
 int
 main(int argc, char *argv[])
 {
+	struct request		 req;
+	struct ctl_reply	 reply;
 	struct ctlrender_buf	 out;
-	struct ctlreply		 reply;
-	enum output		 how = OUT_TEXT;
-	const char		*path = SOCKET_DEFAULT, *errstr;
-	char			 req[REQUEST_MAX + 1], err[256], *buf;
+	struct sigaction	 sa;
+	const char		*path = SOCKET_DEFAULT;
+	char			*data, err[256];
 	size_t			 len, i;
-	int			 ch, timeout_s = 30, json = 0;
+	int			 ch, fd, json = 0, timeout = TIMEOUT_DEFAULT;
+	int			 send_errno, rc;
 
-	while ((ch = getopt(argc, argv, "+hjs:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "+:hjs:t:")) != -1) {
 		switch (ch) {
+		case 'h':
+			fputs(usage_text, stdout);
+			return (EXIT_OK);
 		case 'j':
 			json = 1;
 			break;
 		case 's':
+			if (*optarg == '\0')
+				usage_error("-s: empty socket path");
 			path = optarg;
 			break;
 		case 't':
-			timeout_s = (int)strtonum(optarg, 1, 86400, &errstr);
-			if (errstr != NULL)
-				usage("-t: seconds from 1 to 86400");
+			timeout = (int)number(optarg, 1, TIMEOUT_MAX,
+			    "timeout");
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return (0);
+		case ':':
+			usage_error("option -%c needs an argument", optopt);
 		default:
-			usage(NULL);
+			usage_error("unknown option -%c", optopt);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		usage("no command");
-	build_request(argc, argv, req, sizeof(req), &how);
-	if (json && how == OUT_TEXT)
-		how = OUT_JSON;
+	parse_command(argc - optind, argv + optind, &req);
+	if (json && req.output == OUT_TEXT)
+		req.output = OUT_JSON;
 
-	buf = exchange(path, req, timeout_s, &len);
-	if (ctlreply_parse(buf != NULL ? buf : "", len, &reply, err,
-	    sizeof(err)) == -1)
-		fail("%s", err);
-	if (!reply.complete)
-		fail("%s closed before the end of its answer", path);
+	/* One bound for connecting, asking and the whole answer. */
+	snprintf(timeout_msg, sizeof(timeout_msg), "tcpproxyctl: %s: no "
+	    "reply within %d second%s\n", path, timeout,
+	    timeout == 1 ? "" : "s");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		trouble("sigaction: %s", strerror(errno));
+	alarm((unsigned int)timeout);
+	fd = connect_socket(path);
+	send_errno = send_request(fd, req.line);
+	data = read_reply(fd, path, &len);
+	alarm(0);
+	close(fd);
+	if (len == 0 && send_errno != 0)
+		trouble("sending to %s: %s", path, strerror(send_errno));
+	if (ctl_reply_parse(data, len, &reply, err, sizeof(err)) == -1)
+		trouble("reply from %s: %s", path, err);
+	free(data);
+
 	memset(&out, 0, sizeof(out));
-	if (!reply.ok && how != OUT_JSON) {
-		/* A failed reload's errors, each file:line:col, come first. */
-		for (i = 0; i < reply.ninfo; i++)
-			fprintf(stderr, "%s\n", reply.info[i]);
-		fprintf(stderr, "tcpproxyctl: %s\n", reply.message != NULL ?
-		    reply.message : "failed");
-		return (1);
-	}
-	if (how == OUT_JSON)
-		ctlrender_json(&reply, &out);
-	else if (how == OUT_METRICS)
-		ctlrender_metrics(&reply, &out);
+	if (req.output == OUT_JSON)
+		rc = ctlrender_json(&reply, req.expect, &out);
+	else if (req.output == OUT_METRICS)
+		rc = reply.final->type == CTL_OK ?
+		    ctlrender_metrics(&reply, &out) : 0;
 	else
-		ctlrender_text(&reply, &out);
-	if (out.failed)
-		fail("out of memory");
-	if (out.len > 0 && fwrite(out.data, 1, out.len, stdout) != out.len)
-		fail("stdout: %s", strerror(errno));
+		rc = ctlrender_text(&reply, &out);
+	if (rc == -1)
+		trouble("out of memory");
+	put(stdout, out.data, out.len);
 	if (fflush(stdout) == EOF)
-		fail("stdout: %s", strerror(errno));
-	return (reply.ok ? 0 : 1);
+		trouble("stdout: %s", strerror(errno));
+	free(out.data);
+
+	if (reply.final->type == CTL_OK) {
+		ctl_reply_free(&reply);
+		return (EXIT_OK);
+	}
+	/* The daemon said no: why, on stderr, every reason it gave. */
+	for (i = 0; i < reply.nlines; i++)
+		if (reply.lines[i].type == CTL_INFO)
+			fprintf(stderr, "%s\n", reply.lines[i].text);
+	fprintf(stderr, "tcpproxyctl: %s\n", reply.final->text);
+	ctl_reply_free(&reply);
+	return (EXIT_REFUSED);
 }
