@@ -58,6 +58,7 @@ static struct {
 	int			 fd;
 	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	control_handler_fn	 handler;
+	int			 handed_over;	/* to an upgraded master */
 	uint32_t		 next_id;
 	struct client		 clients[CONTROL_CLIENTS_MAX];
 } ctl = { .fd = -1 };
@@ -571,6 +572,7 @@ control_attach(int fd, int readonly)
 	return (0);
 }
 
+/* Every client goes, and the socket; its path too unless handed over. */
 void
 control_close(void)
 {
@@ -581,9 +583,39 @@ control_close(void)
 			client_drop(&ctl.clients[i]);
 	if (ctl.fd != -1) {
 		close(ctl.fd);
-		unlink(ctl.path);
+		if (!ctl.handed_over)
+			unlink(ctl.path);
 		ctl.fd = -1;
 	}
+}
+
+/*
+ * An upgrade: the new master listens on the very socket now, so stop
+ * accepting on it and never unlink its path; clients already connected
+ * are still answered.
+ */
+void
+control_hand_over(void)
+{
+	if (ctl.fd != -1)
+		close(ctl.fd);
+	ctl.fd = -1;
+	ctl.handed_over = 1;
+}
+
+/* The listening socket, for an upgrade to hand over; -1 if none. */
+int
+control_fd(void)
+{
+	return (ctl.fd);
+}
+
+/* A socket handed over by the master before us, listening at path. */
+void
+control_adopt(int fd, const char *path)
+{
+	ctl.fd = fd;
+	strlcpy(ctl.path, path, sizeof(ctl.path));
 }
 
 /* The socket first, then one slot per client (fd -1 when unused). */

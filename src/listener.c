@@ -19,6 +19,7 @@
 #include "listener.h"
 #include "log.h"
 #include "sockopt.h"
+#include "upgrade.h"
 
 void
 listener_table_init(struct listener_table *t)
@@ -238,6 +239,29 @@ find_by_addr(const struct listener_table *t, const struct addr *a)
 }
 
 /*
+ * The sockets an upgrade handed over for l's address (upgrade.c): the
+ * same accept queues, so nothing queued is lost.  One per worker index
+ * as the old master had them; a group larger than -w now is cut down
+ * (clients queued on the sockets dropped are reset).
+ */
+static int
+take_handed_over(struct listener *l, int nworkers)
+{
+	int	i;
+
+	for (i = 0; i < LISTENER_SOCKETS_MAX; i++)
+		l->fds[i] = -1;
+	if (!upgrade_take(&l->local, l->fds, &l->nfds))
+		return (0);
+	for (i = nworkers; l->nfds > 1 && i < l->nfds; i++)
+		if (l->fds[i] != -1)
+			close(l->fds[i]);
+	if (l->nfds > 1 && l->nfds > nworkers)
+		l->nfds = nworkers;
+	return (1);
+}
+
+/*
  * Build table t from the resolved config c (which t takes over).  A
  * listener whose address is in old keeps old's socket and id; every
  * other one is bound now.  On any failure nothing of old is touched:
@@ -276,6 +300,8 @@ listener_table_build(struct listener_table *t, struct conf *c,
 				l->nfds = prev->nfds;
 				l->id = prev->id;
 				l->paused = prev->paused;
+			} else if (take_handed_over(l, nworkers)) {
+				l->id = (*next_id)++;
 			} else if ((l->fds[0] = activation_take(&l->local))
 			    == -1 && bind_all(l, nworkers, err, sizeof(err))
 			    == -1) {

@@ -31,6 +31,7 @@
 #include "proc.h"
 #include "proto.h"
 #include "relay.h"
+#include "upgrade.h"
 #include "worker.h"
 
 #ifndef TCPPROXY_VERSION
@@ -405,6 +406,13 @@ open_control(const struct options *o, const struct group *gr,
 	const char	*path = o->control;
 	char		 err[256];
 
+	int		 fd;
+
+	if ((fd = upgrade_take_control()) != -1) {
+		control_adopt(fd, path != NULL ? path_absolute(path) :
+		    CONTROL_SOCKET_DEFAULT);
+		return;
+	}
 	if (path != NULL && strcmp(path, "none") == 0)
 		return;
 	if (path != NULL && (path = path_absolute(path)) == NULL)
@@ -507,9 +515,15 @@ main(int argc, char *argv[])
 
 #ifdef LIBBSD_OVERLAY
 	/* libbsd needs argv's room for titles; BSD libcs do not. */
+	upgrade_save_argv(argc, argv);
 	setproctitle_init(argc, argv, environ);
 #endif
 	parse_options(argc, argv, &o);
+#ifndef LIBBSD_OVERLAY
+	upgrade_save_argv(argc, argv);
+#endif
+	if (upgrade_collect(err, sizeof(err)) == -1)
+		usage_error("upgrade: %s", err);
 	raise_nofile();
 	/* Only the test suite sets this: see worker.c. */
 	worker_set_test_hooks(getenv("TCPPROXY_TEST_HOOKS") != NULL);
@@ -588,6 +602,7 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	open_control(&o, gr, setup.pidfh);
+	upgrade_close_unused();
 	activation_close_unused();
 	setup.table = table;
 	setup.nworkers = o.nworkers;
@@ -597,7 +612,9 @@ main(int argc, char *argv[])
 	setup.shutdown_timeout_ms = o.shutdown_timeout_ms;
 	if (counts_init(o.nworkers) == -1)
 		fatal("shared connection counts");
-	setup.notify_fd = o.daemonize ? daemonize() : -1;
+	/* A new master of an upgrade is detached already, or stays put. */
+	setup.notify_fd = o.daemonize && !upgrade_active() ? daemonize() : -1;
+	setup.pidfile_path = o.pidfile;
 	setup.detach = o.daemonize;
 	if (setup.pidfh != NULL && pidfile_write(setup.pidfh) == -1)
 		log_warn("cannot write pid file %s", o.pidfile);

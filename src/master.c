@@ -25,6 +25,7 @@
 #include "pidfile.h"
 #include "proc.h"
 #include "proto.h"
+#include "upgrade.h"
 #include "worker.h"
 
 #define STARTUP_TIMEOUT_MS	10000
@@ -34,7 +35,7 @@
 #define RESPAWN_BACKOFF_MAX_MS	30000
 
 static volatile sig_atomic_t	sig_term, sig_hup, sig_usr1, sig_usr2,
-				sig_chld;
+				sig_chld, sig_urg;
 
 static void
 on_signal(int sig)
@@ -57,6 +58,9 @@ on_signal(int sig)
 	case SIGCHLD:
 		sig_chld = 1;
 		break;
+	case SIGURG:
+		sig_urg = 1;
+		break;
 	}
 }
 
@@ -77,7 +81,7 @@ master_signals(sigset_t *waitmask)
 	struct sigaction	sa;
 	sigset_t		block;
 	int			sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1,
-				    SIGUSR2, SIGCHLD };
+				    SIGUSR2, SIGCHLD, SIGURG };
 	size_t			i;
 
 	sigemptyset(&block);
@@ -229,7 +233,8 @@ reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((w = worker_by_pid(pid)) == NULL) {
-			master_metrics_reaped(pid, status);
+			if (!master_metrics_reaped(pid, status))
+				master_upgrade_reaped(pid, status);
 			continue;
 		}
 		if (w->quiesced && WIFEXITED(status) &&
@@ -284,6 +289,7 @@ all_acked_check(void)
 		ms.startup_deadline_ms = 0;
 		log_notice("ready: %zu listeners, %d workers", ms.table->n,
 		    ms.setup->nworkers);
+		upgrade_ready();
 		if (ms.setup->notify_fd != -1) {
 			/* Tell the starting shell it worked; then detach. */
 			int	fd;
@@ -937,8 +943,12 @@ stop_gracefully(const char *why, int64_t timeout_ms)
 {
 	int	i;
 
-	log_notice("%s: stopping; open connections may finish for %lld ms",
-	    why, (long long)timeout_ms);
+	if (timeout_ms >= INT64_MAX / 4)
+		log_notice("%s: stopping; open connections may finish, "
+		    "without a time limit", why);
+	else
+		log_notice("%s: stopping; open connections may finish for "
+		    "%lld ms", why, (long long)timeout_ms);
 	ms.stopping = 1;
 	ms.stop_deadline_ms = clock_now_ms() + timeout_ms;
 	listener_table_close_sockets(ms.table);
@@ -954,6 +964,18 @@ stop_gracefully(const char *why, int64_t timeout_ms)
 		else
 			msg_flush(&w->ch);
 	}
+}
+
+/*
+ * An upgrade handed everything over: our workers finish their
+ * connections, within the shutdown timeout if one is set, and we go.
+ */
+void
+master_hand_over(const char *why)
+{
+	int64_t	timeout = stop_timeout_ms();
+
+	stop_gracefully(why, timeout > 0 ? timeout : INT64_MAX / 2);
 }
 
 /* Stop now (SIGTERM), or with connections finishing: seconds, or -1. */
@@ -1012,7 +1034,7 @@ master_run(struct master_setup *setup)
 	master_signals(&waitmask);
 	if ((ms.workers = calloc((size_t)setup->nworkers,
 	    sizeof(*ms.workers))) == NULL ||
-	    (pfd = ms.pfd = calloc((size_t)setup->nworkers + 1 +
+	    (pfd = ms.pfd = calloc((size_t)setup->nworkers + 2 +
 	    CONTROL_POLLFDS, sizeof(*pfd))) == NULL)
 		fatal("workers");
 	control_set_handler(master_control_request);
@@ -1053,6 +1075,10 @@ master_run(struct master_setup *setup)
 			sig_usr2 = 0;
 			dump_start();
 		}
+		if (sig_urg) {
+			sig_urg = 0;
+			master_upgrade_start(0);
+		}
 
 		now = clock_now_ms();
 		next = -1;
@@ -1071,6 +1097,7 @@ master_run(struct master_setup *setup)
 		if (ms.stopping)
 			next = earliest(next, ms.stop_deadline_ms);
 		master_metrics_respawn(now, &next);
+		next = earliest(next, master_upgrade_deadline());
 		for (i = 0; i < setup->nworkers; i++) {
 			struct worker_proc *w = &ms.workers[i];
 
@@ -1099,8 +1126,9 @@ master_run(struct master_setup *setup)
 			pfd[i].revents = 0;
 		}
 		master_metrics_pollfd(&pfd[setup->nworkers]);
-		nfds = setup->nworkers + 1 + control_pollfds(pfd +
-		    setup->nworkers + 1);
+		master_upgrade_pollfd(&pfd[setup->nworkers + 1]);
+		nfds = setup->nworkers + 2 + control_pollfds(pfd +
+		    setup->nworkers + 2);
 		{
 			struct timespec ts, *tsp = NULL;
 
@@ -1120,7 +1148,8 @@ master_run(struct master_setup *setup)
 			if (pfd[i].revents != 0 && ms.workers[i].ch.fd != -1)
 				worker_io(&ms.workers[i], pfd[i].revents);
 		master_metrics_io(&pfd[setup->nworkers]);
-		control_io(pfd + setup->nworkers + 1,
-		    nfds - setup->nworkers - 1);
+		control_io(pfd + setup->nworkers + 2,
+		    nfds - setup->nworkers - 2);
+		master_upgrade_io(&pfd[setup->nworkers + 1], clock_now_ms());
 	}
 }

@@ -27,6 +27,7 @@ struct master_setup {
 	int			 detach;	/* workers close stdio */
 	const struct conf_policy *defaults;	/* from the command line */
 	int64_t			 shutdown_timeout_ms;	/* --shutdown-timeout */
+	const char		*pidfile_path;	/* -P, absolute, or NULL */
 };
 
 __attribute__((__noreturn__))

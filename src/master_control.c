@@ -591,8 +591,7 @@ master_control_request(uint32_t client, const struct control_request *req)
 		master_stop(req->drain_seconds);
 		break;
 	case CONTROL_UPGRADE:
-		control_finish(client, 0, "upgrade is not available in this "
-		    "build");
+		master_upgrade_start(client);	/* answered once it is done */
 		break;
 	}
 }

@@ -27,6 +27,7 @@
 #include "msg.h"
 #include "proc.h"
 #include "proto.h"
+#include "upgrade.h"
 
 #define METRICS_STABLE_MS	5000
 #define METRICS_BACKOFF_MAX_MS	30000
@@ -102,6 +103,8 @@ master_metrics_prepare(struct conf *c)
 	mt->next_fd = -1;
 	if (c->metrics.len == 0 || addr_equal(&c->metrics, &mt->addr))
 		return (0);
+	if ((mt->next_fd = upgrade_take_metrics(&c->metrics)) != -1)
+		return (0);
 	if ((mt->next_fd = listener_bind_one(&c->metrics, err, sizeof(err)))
 	    == -1) {
 		conf_error(c, &c->metrics_host.pos, "metrics: %s", err);
@@ -124,6 +127,17 @@ master_metrics_stop(void)
 	if (mt->pid != -1 && kill(mt->pid, SIGTERM) == 0)
 		mt->stopped = 1;
 	mt->respawn_ms = 0;
+}
+
+/* An upgrade: the new master serves metrics on this very socket now. */
+void
+master_metrics_hand_over(void)
+{
+	master_metrics_stop();
+	if (mt->fd != -1)
+		close(mt->fd);
+	mt->fd = -1;
+	memset(&mt->addr, 0, sizeof(mt->addr));
 }
 
 /* The configuration was taken: start, move or stop the process. */

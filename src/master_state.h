@@ -123,6 +123,16 @@ void	master_metrics_pollfd(struct pollfd *);
 void	master_metrics_io(const struct pollfd *);
 void	master_metrics_stop(void);
 
+void	master_metrics_hand_over(void);
+void	master_hand_over(const char *);
+
+/* master_upgrade.c */
+void	master_upgrade_start(uint32_t);
+int	master_upgrade_reaped(pid_t, int);
+void	master_upgrade_pollfd(struct pollfd *);
+void	master_upgrade_io(const struct pollfd *, int64_t);
+int64_t	master_upgrade_deadline(void);
+
 /* master_control.c */
 void	master_control_request(uint32_t, const struct control_request *);
 void	master_control_message(struct worker_proc *, const struct msg *);

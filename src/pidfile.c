@@ -112,4 +112,14 @@ pidfile_remove(struct pidfh *pfh)
 	return (rc);
 }
 
+/* Let go of the file and its lock, leaving it in place. */
+int
+pidfile_close(struct pidfh *pfh)
+{
+	close(pfh->fd);
+	free(pfh->path);
+	free(pfh);
+	return (0);
+}
+
 #endif /* TCPPROXY_OWN_PIDFILE */

@@ -19,12 +19,14 @@
 #define pidfile_open	tp_pidfile_open
 #define pidfile_write	tp_pidfile_write
 #define pidfile_remove	tp_pidfile_remove
+#define pidfile_close	tp_pidfile_close
 
 struct pidfh;
 
 struct pidfh	*pidfile_open(const char *, mode_t, pid_t *);
 int		 pidfile_write(struct pidfh *);
 int		 pidfile_remove(struct pidfh *);
+int		 pidfile_close(struct pidfh *);
 #else
 #include <libutil.h>
 #endif
