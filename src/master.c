@@ -24,6 +24,7 @@
 #include "pidfile.h"
 #include "proc.h"
 #include "proto.h"
+#include "sdnotify.h"
 #include "worker.h"
 
 #define STARTUP_TIMEOUT_MS	10000
@@ -299,6 +300,8 @@ all_acked_check(void)
 		m.startup_deadline_ms = 0;
 		log_notice("ready: %zu listeners, %d workers", m.table->n,
 		    m.setup->nworkers);
+		sdnotify_ready("serving %zu listeners with %d workers",
+		    m.table->n, m.setup->nworkers);
 		if (m.setup->notify_fd != -1) {
 			/* Tell the starting shell it worked; then detach. */
 			int	fd;
@@ -334,6 +337,9 @@ all_acked_check(void)
 		log_notice("reload complete: generation %u, %zu listeners "
 		    "kept, %zu added, %zu removed", m.table->generation,
 		    kept, m.table->n - kept, m.base_n - kept);
+		sdnotify_ready("serving %zu listeners with %d workers, "
+		    "generation %u", m.table->n, m.setup->nworkers,
+		    m.table->generation);
 	}
 	set_base();
 }
@@ -689,6 +695,9 @@ reload_failed(int nerrors)
 {
 	log_warnx("reload failed with %d error%s; still serving generation "
 	    "%u", nerrors, nerrors == 1 ? "" : "s", m.table->generation);
+	sdnotify_ready("reload failed with %d error%s; still serving "
+	    "generation %u", nerrors, nerrors == 1 ? "" : "s",
+	    m.table->generation);
 }
 
 static void
@@ -700,10 +709,13 @@ reload(void)
 	const char		*path = m.setup->config_path;
 	int			 i;
 
+	sdnotify_reloading();
 	log_targets_reopen();
 	if (path == NULL) {
 		log_notice("SIGHUP: no config file to reload (started with "
 		    "-p); log files reopened");
+		sdnotify_ready("serving %zu listeners with %d workers",
+		    m.table->n, m.setup->nworkers);
 		return;
 	}
 	log_notice("reloading %s", path);
@@ -786,6 +798,7 @@ shutdown_all(int sig)
 
 	log_notice("%s received, shutting down", sig == SIGINT ? "SIGINT" :
 	    sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
+	sdnotify_stopping();
 	for (i = 0; i < m.setup->nworkers; i++)
 		if (m.workers[i].pid != -1)
 			kill(m.workers[i].pid, SIGTERM);
@@ -838,6 +851,7 @@ master_run(struct master_setup *setup)
 	m.table = setup->table;
 	m.table->generation = 1;
 	setproctitle("master");
+	sdnotify_init();
 	master_signals(&waitmask);
 	if ((m.workers = calloc((size_t)setup->nworkers,
 	    sizeof(*m.workers))) == NULL ||
