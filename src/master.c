@@ -25,6 +25,7 @@
 #include "pidfile.h"
 #include "proc.h"
 #include "proto.h"
+#include "sdnotify.h"
 #include "upgrade.h"
 #include "worker.h"
 
@@ -289,6 +290,8 @@ all_acked_check(void)
 		ms.startup_deadline_ms = 0;
 		log_notice("ready: %zu listeners, %d workers", ms.table->n,
 		    ms.setup->nworkers);
+		sdnotify_ready("serving %zu listeners with %d workers",
+		    ms.table->n, ms.setup->nworkers);
 		upgrade_ready();
 		if (ms.setup->notify_fd != -1) {
 			/* Tell the starting shell it worked; then detach. */
@@ -330,6 +333,9 @@ all_acked_check(void)
 		log_notice("reload complete: generation %u, %zu listeners "
 		    "kept, %zu added, %zu removed", ms.table->generation,
 		    kept, ms.table->n - kept, ms.base_n - kept);
+		sdnotify_ready("serving %zu listeners with %d workers, "
+		    "generation %u", ms.table->n, ms.setup->nworkers,
+		    ms.table->generation);
 	}
 	set_base();
 	master_control_reloaded();
@@ -739,6 +745,9 @@ reload_failed(int nerrors)
 {
 	log_warnx("reload failed with %d error%s; still serving generation "
 	    "%u", nerrors, nerrors == 1 ? "" : "s", ms.table->generation);
+	sdnotify_ready("reload failed with %d error%s; still serving "
+	    "generation %u", nerrors, nerrors == 1 ? "" : "s",
+	    ms.table->generation);
 	if (reload_client != 0)
 		control_finish(reload_client, 0, "reload failed: %d error%s; "
 		    "still serving generation %u", nerrors,
@@ -797,10 +806,13 @@ master_reload(uint32_t client)
 	const char		*path = ms.setup->config_path;
 	int			 i, nerrors;
 
+	sdnotify_reloading();
 	log_targets_reopen();
 	if (path == NULL) {
 		log_notice("SIGHUP: no config file to reload (started with "
 		    "-p); log files reopened");
+		sdnotify_ready("serving %zu listeners with %d workers",
+		    ms.table->n, ms.setup->nworkers);
 		if (client != 0)
 			control_finish(client, 0, "no config file to reload "
 			    "(started with -p)");
@@ -882,6 +894,7 @@ shutdown_all(const char *why)
 	pid_t	pid;
 
 	log_notice("%s, shutting down", why);
+	sdnotify_stopping();
 	control_close();
 	master_metrics_stop();
 	for (i = 0; i < ms.setup->nworkers; i++)
@@ -1005,6 +1018,7 @@ stop_check(void)
 		stop_requested = 0;
 		if (ms.stopping || timeout == 0)
 			shutdown_all(why);
+		sdnotify_stopping();
 		stop_gracefully(why, timeout);
 	}
 	if (!ms.stopping)
@@ -1031,6 +1045,7 @@ master_run(struct master_setup *setup)
 	ms.table = setup->table;
 	ms.table->generation = 1;
 	setproctitle("master");
+	sdnotify_init();
 	master_signals(&waitmask);
 	if ((ms.workers = calloc((size_t)setup->nworkers,
 	    sizeof(*ms.workers))) == NULL ||
