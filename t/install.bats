@@ -30,9 +30,6 @@ load helper
 @test "the OpenBSD rc.d script and the systemd unit name the installed binary" {
 	grep -q '^daemon="/usr/local/sbin/tcpproxy"' "$TOP/conf/tcpproxy.rc"
 	grep -q '^ExecStart=/usr/local/sbin/tcpproxy -D ' "$TOP/conf/tcpproxy.service"
-	grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' "$TOP/conf/tcpproxy.service"
-	if command -v systemd-analyze >/dev/null; then
-		run systemd-analyze verify "$TOP/conf/tcpproxy.service"
-		[[ $output != *"rror"* ]]
-	fi
+	grep -q '^ExecReload=/usr/local/sbin/tcpproxyctl ' "$TOP/conf/tcpproxy.service"
+	# systemd-analyze verify runs in t/systemd.bats, on installed copies
 }
