@@ -27,6 +27,7 @@
 #include "control.h"
 #include "ctlrecord.h"
 #include "log.h"
+#include "nbwrite.h"
 
 #define CONTROL_READ_MS		5000	/* for the request line */
 #define CONTROL_ANSWER_MS	60000	/* for the master's answer */
@@ -406,19 +407,12 @@ client_read(struct client *c)
 static void
 client_write(struct client *c)
 {
-	ssize_t	n;
-
-	while (c->outoff < c->outlen) {
-		n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			client_drop(c);
-			return;
-		}
-		c->outoff += (size_t)n;
+	switch (nbwrite(c->fd, c->out, c->outlen, &c->outoff)) {
+	case 0:
+		return;
+	case -1:
+		client_drop(c);
+		return;
 	}
 	if (c->state != CLIENT_WRITING)
 		return;

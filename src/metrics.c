@@ -30,6 +30,7 @@
 #include "logsink.h"
 #include "metrics.h"
 #include "msg.h"
+#include "nbwrite.h"
 #include "proc.h"
 #include "proto.h"
 #include "sandbox.h"
@@ -189,22 +190,12 @@ client_read(struct http_client *c)
 		client_error(c, "431 Request Header Fields Too Large");
 }
 
+/* The whole response, then the close: HTTP/1.0, one request each. */
 static void
 client_write(struct http_client *c)
 {
-	ssize_t	n;
-
-	while (c->outoff < c->outlen) {
-		n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n <= 0)
-			break;
-		c->outoff += (size_t)n;
-	}
-	client_close(c);
+	if (nbwrite(c->fd, c->out, c->outlen, &c->outoff) != 0)
+		client_close(c);
 }
 
 /* The master's whole answer is in: render it once, for every waiter. */
