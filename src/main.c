@@ -403,23 +403,25 @@ static void
 open_control(const struct options *o, const struct group *gr,
     struct pidfh *setup_pidfh)
 {
-	const char	*path = o->control;
-	char		 err[256];
+	char		 err[256], *path = NULL;
+	int		 fd, rc;
 
-	int		 fd;
-
+	if (o->control != NULL && strcmp(o->control, "none") != 0 &&
+	    (path = path_absolute(o->control)) == NULL)
+		fatal("control socket");
 	if ((fd = upgrade_take_control()) != -1) {
-		control_adopt(fd, path != NULL ? path_absolute(path) :
-		    CONTROL_SOCKET_DEFAULT);
+		control_adopt(fd, path != NULL ? path : CONTROL_SOCKET_DEFAULT);
+		free(path);
 		return;
 	}
-	if (path != NULL && strcmp(path, "none") == 0)
+	if (o->control != NULL && path == NULL)
+		return;		/* -S none */
+	rc = control_open(path != NULL ? path : CONTROL_SOCKET_DEFAULT,
+	    gr != NULL ? gr->gr_gid : (gid_t)-1, err, sizeof(err));
+	if (rc == 0) {
+		free(path);
 		return;
-	if (path != NULL && (path = path_absolute(path)) == NULL)
-		fatal("control socket");
-	if (control_open(path != NULL ? path : CONTROL_SOCKET_DEFAULT,
-	    gr != NULL ? gr->gr_gid : (gid_t)-1, err, sizeof(err)) == 0)
-		return;
+	}
 	if (path != NULL) {
 		if (setup_pidfh != NULL)
 			pidfile_remove(setup_pidfh);
