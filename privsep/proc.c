@@ -17,8 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "msg.h"
 #include "proc.h"
+
+static pid_t	proc_parent;	/* in a child: who must outlive it */
 
 /*
  * Look up the user and group and check, while still in the parent, that
@@ -31,7 +34,8 @@ proc_identity_resolve(struct proc_identity *id, char *err, size_t errlen)
 	struct passwd	*pw;
 	struct group	*gr;
 	struct stat	 st;
-	int		 root = geteuid() == 0;
+	int		 may_setid = caps_effective(CAPS_SETID);
+	int		 may_chroot = caps_effective(CAPS_CHROOT);
 
 	id->change_uid = id->change_gid = 0;
 	id->uid = geteuid();
@@ -59,7 +63,7 @@ proc_identity_resolve(struct proc_identity *id, char *err, size_t errlen)
 		id->gid = gr->gr_gid;
 		id->change_gid = 1;
 	}
-	if (!root) {
+	if (!may_setid) {
 		/* Becoming oneself needs no privilege and changes nothing. */
 		if (id->change_uid && id->uid != geteuid()) {
 			snprintf(err, errlen, "cannot switch to user '%s': "
@@ -75,7 +79,7 @@ proc_identity_resolve(struct proc_identity *id, char *err, size_t errlen)
 		id->change_uid = id->change_gid = 0;
 	}
 	if (id->chroot != NULL) {
-		if (!root) {
+		if (!may_chroot) {
 			snprintf(err, errlen, "cannot chroot to '%s': "
 			    "not running as root", id->chroot);
 			return (-1);
@@ -102,7 +106,8 @@ proc_identity_resolve(struct proc_identity *id, char *err, size_t errlen)
 }
 
 /*
- * chroot, then group, then user, then prove there is no way back.
+ * chroot, then group, then user, then shed any capabilities left, then
+ * prove there is no way back.
  * Runs in the child, before it touches the network.
  */
 int
@@ -134,6 +139,24 @@ proc_drop_privileges(const struct proc_identity *id, char *err, size_t errlen)
 			return (-1);
 		}
 	}
+#ifdef __linux__
+	/*
+	 * A change of credentials clears the parent-death signal: ask
+	 * again, and die if the parent went while it was unset.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
+		snprintf(err, errlen, "parent-death signal: %s",
+		    strerror(errno));
+		return (-1);
+	}
+	if (proc_parent != 0 && getppid() != proc_parent) {
+		snprintf(err, errlen, "the parent is gone");
+		return (-1);
+	}
+#endif
+	/* Capabilities are root's powers: none may outlive the drop. */
+	if (geteuid() != 0 && caps_shed(err, errlen) == -1)
+		return (-1);
 	if (id->change_uid && id->uid != 0 &&
 	    (setuid(0) != -1 || seteuid(0) != -1)) {
 		snprintf(err, errlen, "could regain root after the drop");
@@ -191,6 +214,7 @@ proc_spawn(int *parent_end, char *err, size_t errlen)
 #endif
 		if (getppid() != parent)
 			_exit(1);
+		proc_parent = parent;
 		if (dup2(sv[1], PROC_CHANNEL_FD) == -1)
 			_exit(1);
 		closefrom(PROC_CHANNEL_FD + 1);
