@@ -48,6 +48,7 @@
 #define OPT_NO_EPOLL		1003
 #define OPT_CONTROL_GROUP	1004
 #define OPT_SHUTDOWN_TIMEOUT	1005
+#define OPT_WATCHDOG_TIMEOUT	1006
 
 extern char	**environ;
 
@@ -72,6 +73,7 @@ struct options {
 	const char	*control;	/* -S; NULL: the default */
 	const char	*control_group;
 	uint32_t	 shutdown_timeout_ms;
+	uint32_t	 watchdog_ms;
 };
 
 /* --idle-timeout and friends: defaults for every listener, on reload too. */
@@ -105,6 +107,8 @@ static const char usage_text[] =
 "      --control-group <group>         group allowed to use the control socket\n"
 "      --shutdown-timeout <time>       on SIGTERM, let connections finish\n"
 "                                      for this long (0: close them at once)\n"
+"      --watchdog-timeout <time>       replace a worker whose loop is stuck\n"
+"                                      this long (3s; 0: never)\n"
 "      --no-splice                     copy through user space, never splice(2)\n"
 "      --no-epoll                      wait with poll(2), never epoll(7)\n"
 "      --no-sandbox                    no seccomp/pledge for workers (debugging)\n"
@@ -143,6 +147,7 @@ static const struct option longopts[] = {
 	{ "control-socket",	required_argument,	NULL,	'S' },
 	{ "control-group",	required_argument,	NULL,	OPT_CONTROL_GROUP },
 	{ "shutdown-timeout",	required_argument,	NULL,	OPT_SHUTDOWN_TIMEOUT },
+	{ "watchdog-timeout",	required_argument,	NULL,	OPT_WATCHDOG_TIMEOUT },
 	{ "no-splice",		no_argument,		NULL,	OPT_NO_SPLICE },
 	{ "no-epoll",		no_argument,		NULL,	OPT_NO_EPOLL },
 	{ "no-sandbox",		no_argument,		NULL,	OPT_NO_SANDBOX },
@@ -245,6 +250,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->daemonize = 1;
 	o->bufsize = CONF_BUFSIZE_DEFAULT;
+	o->watchdog_ms = WATCHDOG_DEFAULT_MS;
 	o->nworkers = default_workers();
 	opterr = 1;
 	while ((ch = getopt_long(argc, argv,
@@ -330,6 +336,12 @@ parse_options(int argc, char *argv[], struct options *o)
 			break;
 		case OPT_CONTROL_GROUP:
 			o->control_group = optarg;
+			break;
+		case OPT_WATCHDOG_TIMEOUT:
+			if (conf_parse_duration(optarg, &o->watchdog_ms) == -1)
+				usage_error("--watchdog-timeout: invalid time "
+				    "'%s': expected seconds, or a number with "
+				    "ms, s, m or h; 0 turns it off", optarg);
 			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			if (conf_parse_duration(optarg,
@@ -612,6 +624,7 @@ main(int argc, char *argv[])
 	setup.bufsize = o.bufsize;
 	setup.defaults = &defaults;
 	setup.shutdown_timeout_ms = o.shutdown_timeout_ms;
+	setup.watchdog_ms = o.watchdog_ms;
 	if (counts_init(o.nworkers) == -1)
 		fatal("shared connection counts");
 	/* A new master of an upgrade is detached already, or stays put. */

@@ -104,8 +104,8 @@ master_signals(sigset_t *waitmask)
 struct master_state	ms;
 
 /* Kill a worker that cannot be trusted or served; it is restarted. */
-static void
-worker_kill(struct worker_proc *w)
+void
+master_worker_kill(struct worker_proc *w)
 {
 	kill(w->pid, SIGKILL);
 	msg_channel_clear(&w->ch);
@@ -144,7 +144,7 @@ send_table(struct worker_proc *w)
 fail:
 	log_warn("cannot send generation %u to worker %d; restarting it",
 	    ms.table->generation, w->id);
-	worker_kill(w);
+	master_worker_kill(w);
 	return (-1);
 }
 
@@ -169,6 +169,7 @@ spawn(struct worker_proc *w)
 	w->dumps_pending = 0;
 	w->started_ms = clock_now_ms();
 	w->respawn_ms = 0;
+	w->ping_sent_ms = w->ping_next_ms = 0;
 	msg_channel_init(&w->ch, fd);
 	log_debug("started worker %d, pid %ld", w->id, (long)pid);
 	send_table(w);
@@ -259,7 +260,7 @@ master_worker_violation(struct worker_proc *w, const char *why)
 {
 	log_warnx("worker %d (pid %ld): protocol violation: %s; killing it",
 	    w->id, (long)w->pid, why);
-	worker_kill(w);
+	master_worker_kill(w);
 }
 
 /* A worker that runs and can be talked to. */
@@ -670,6 +671,9 @@ worker_message(struct worker_proc *w, struct msg *msg)
 	case PROTO_CONNS_DONE:
 	case PROTO_KILL_DONE:
 		master_control_message(w, msg);
+		break;
+	case PROTO_PONG:
+		master_watchdog_pong(w, msg);
 		break;
 	}
 }
@@ -1113,6 +1117,7 @@ master_run(struct master_setup *setup)
 			next = earliest(next, ms.stop_deadline_ms);
 		master_metrics_respawn(now, &next);
 		next = earliest(next, master_upgrade_deadline());
+		next = earliest(next, master_watchdog_check(now));
 		for (i = 0; i < setup->nworkers; i++) {
 			struct worker_proc *w = &ms.workers[i];
 

@@ -27,8 +27,11 @@ struct master_setup {
 	int			 detach;	/* workers close stdio */
 	const struct conf_policy *defaults;	/* from the command line */
 	int64_t			 shutdown_timeout_ms;	/* --shutdown-timeout */
+	int64_t			 watchdog_ms;	/* --watchdog-timeout, 0: off */
 	const char		*pidfile_path;	/* -P, absolute, or NULL */
 };
+
+#define WATCHDOG_DEFAULT_MS	3000
 
 __attribute__((__noreturn__))
 void	master_run(struct master_setup *);

@@ -33,6 +33,9 @@ struct worker_proc {
 	int64_t			 started_ms;
 	int64_t			 respawn_ms;
 	int			 backoff_ms;
+	uint32_t		 ping_seq;	/* newest heartbeat sent */
+	int64_t			 ping_sent_ms;	/* 0: none unanswered */
+	int64_t			 ping_next_ms;	/* when to send the next */
 };
 
 /*
@@ -125,6 +128,11 @@ void	master_metrics_stop(void);
 
 void	master_metrics_hand_over(void);
 void	master_hand_over(const char *);
+
+/* master_watchdog.c */
+int64_t	master_watchdog_check(int64_t);
+void	master_watchdog_pong(struct worker_proc *, const struct msg *);
+void	master_worker_kill(struct worker_proc *);
 
 /* master_upgrade.c */
 void	master_upgrade_start(uint32_t);

@@ -120,6 +120,10 @@ proto_check_worker_msg(const struct msg *msg, char *why, size_t whylen)
 			return (bad(why, whylen, "bad kill reply"));
 		return (0);
 	}
+	case PROTO_PONG:
+		if (msg->hdr.len != sizeof(struct proto_ping))
+			return (bad(why, whylen, "bad heartbeat reply"));
+		return (0);
 	default:
 		return (bad(why, whylen, "unknown message type"));
 	}

@@ -35,7 +35,7 @@
 #include "addr.h"
 #include "proxyhdr.h"
 
-#define PROTO_VERSION	4
+#define PROTO_VERSION	5
 
 enum proto_type {
 	/* master -> worker */
@@ -47,6 +47,7 @@ enum proto_type {
 	PROTO_KILL,		/* struct proto_kill */
 	PROTO_PAUSE,		/* struct proto_pause */
 	PROTO_QUIESCE,		/* no payload */
+	PROTO_PING,		/* struct proto_ping: answer PROTO_PONG */
 	/* master -> metrics process */
 	PROTO_METRICS_LISTEN = 32,	/* no payload + the HTTP socket */
 	PROTO_METRICS_CONTROL,	/* no payload + a control socket end */
@@ -59,6 +60,7 @@ enum proto_type {
 	PROTO_CONN_BATCH,	/* struct proto_conn_batch */
 	PROTO_CONNS_DONE,	/* struct proto_conns_done */
 	PROTO_KILL_DONE,	/* struct proto_kill_done */
+	PROTO_PONG,		/* struct proto_ping, the sequence asked */
 };
 
 struct proto_listener {
@@ -171,6 +173,11 @@ struct proto_kill {
 struct proto_kill_done {
 	uint32_t	seq;
 	uint32_t	found;		/* 0 or 1 */
+};
+
+/* The watchdog's heartbeat, answered from the worker's poll loop. */
+struct proto_ping {
+	uint32_t	seq;
 };
 
 struct proto_pause {

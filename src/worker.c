@@ -511,6 +511,19 @@ handle_pause(struct worker *w, struct msg *m)
 		}
 }
 
+/* The master's heartbeat: answering it proves this loop still turns. */
+static void
+handle_ping(struct msg *m)
+{
+	struct proto_ping	ping;
+
+	if (m->hdr.len != sizeof(ping) || m->fd != -1)
+		proto_error("bad heartbeat message");
+	memcpy(&ping, m->data, sizeof(ping));
+	if (msg_enqueue(&channel, PROTO_PONG, &ping, sizeof(ping), -1) == -1)
+		proto_error("cannot answer the heartbeat");
+}
+
 /*
  * A graceful stop or an upgrade: accept no more, let the connections
  * finish, and exit after the last one (the master bounds the wait).
@@ -568,6 +581,9 @@ worker_channel_io(void *arg, int revents)
 				break;
 			case PROTO_QUIESCE:
 				handle_quiesce(w, &m);
+				break;
+			case PROTO_PING:
+				handle_ping(&m);
 				break;
 			default:
 				if (m.fd != -1)

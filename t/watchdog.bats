@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# The watchdog: a worker whose loop stops answering the master's
+# heartbeat is killed and replaced, so that clients stop waiting on it.
+
+load helper
+
+setup() {
+	free_ports 1
+	P=${PORTS[0]}
+}
+
+workers_of() {
+	pgrep -P "$1" | sort -n
+}
+
+wait_workers() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(workers_of "$1" | wc -l)" -eq "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "master $1 does not have $2 workers" >&2
+	return 1
+}
+
+@test "a stopped worker misses its heartbeat, is killed and replaced; every client is then served" {
+	start_server echo
+	start_tcpproxy -w 2 --watchdog-timeout 1s -u nobody \
+	    -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	wait_workers "$TP_PID" 2
+	stuck=$(workers_of "$TP_PID" | head -1)
+	kill -STOP "$stuck"
+	wait_for_log "worker [12] \(pid $stuck\) did not answer its heartbeat for [0-9]+ ms; killing it"
+	wait_for_log "worker [12] \(pid $stuck\) killed by signal 9"
+	for ((i = 0; i < 200; i++)); do
+		[ "$(workers_of "$TP_PID" | grep -vxc "$stuck")" -eq 2 ] && break
+		sleep 0.05
+	done
+	[ "$(workers_of "$TP_PID" | grep -vxc "$stuck")" -eq 2 ]
+	# Both workers serve again: 40 clients spread over them, none hangs.
+	for ((i = 0; i < 40; i++)); do
+		run_timeout 10 "$TBIN/tp-client" -m echo -T 5 -n 1000 127.0.0.1 "$P"
+		[ "$output" = "ok 1000" ]
+	done
+}
+
+@test "busy or idle, a worker that answers is never killed by the watchdog" {
+	start_server echo
+	start_tcpproxy -w 2 --watchdog-timeout 300ms \
+	    -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	wait_workers "$TP_PID" 2
+	before=$(workers_of "$TP_PID")
+	# Some three heartbeats each, with traffic through the workers.
+	for ((i = 0; i < 10; i++)); do
+		run_timeout 10 "$TBIN/tp-client" -m echo -n 200000 127.0.0.1 "$P"
+		[ "$output" = "ok 200000" ]
+	done
+	sleep 1
+	[ "$(workers_of "$TP_PID")" = "$before" ]
+	! grep -q "heartbeat" "$TP_LOG"
+}
+
+@test "--watchdog-timeout 0 turns it off: a stopped worker is left alone" {
+	start_tcpproxy -w 2 --watchdog-timeout 0 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o 1
+	wait_for_port "$P"
+	wait_workers "$TP_PID" 2
+	stuck=$(workers_of "$TP_PID" | head -1)
+	kill -STOP "$stuck"
+	sleep 1.5
+	kill -0 "$stuck"
+	! grep -q "heartbeat" "$TP_LOG"
+	kill -CONT "$stuck"
+}
+
+@test "--watchdog-timeout: a bad time is a one-line usage error" {
+	expect_fail_line 1 "^tcpproxy: --watchdog-timeout: invalid time 'soon': " \
+	    "$TCPPROXY" -w 1 --watchdog-timeout soon -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o 1
+}
