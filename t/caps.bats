@@ -32,23 +32,8 @@ teardown() {
 as_daemon=(setpriv --reuid=daemon --regid=daemon --init-groups
     --inh-caps="$CAPS" --ambient-caps="$CAPS")
 
-status_field() {
-	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"
-}
 
-workers_of() {
-	pgrep -P "$1" | sort -n
-}
 
-wait_workers() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(workers_of "$1" | wc -l)" -eq "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "master $1 does not have $2 workers" >&2
-	return 1
-}
 
 # start_capable: the master as daemon with CAPS, workers as nobody in
 # the jail, serving $D/c.conf, its control socket in $D/run

@@ -371,6 +371,28 @@ helper_teardown() {
 	return "$bad"
 }
 
+# workers_of PID: the worker pids of master PID, one per line
+workers_of() {
+	pgrep -P "$1" | sort -n
+}
+
+# wait_workers PID N: until master PID has N workers
+wait_workers() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(workers_of "$1" | wc -l)" -eq "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "master $1 does not have $2 workers: $(workers_of "$1" | tr '\n' ' ')" >&2
+	return 1
+}
+
+# status_field PID FIELD: the field's values from /proc/PID/status,
+# separated by single spaces
+status_field() {
+	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"
+}
+
 teardown() {
 	helper_teardown
 }

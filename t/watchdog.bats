@@ -9,19 +9,7 @@ setup() {
 	P=${PORTS[0]}
 }
 
-workers_of() {
-	pgrep -P "$1" | sort -n
-}
 
-wait_workers() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(workers_of "$1" | wc -l)" -eq "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "master $1 does not have $2 workers" >&2
-	return 1
-}
 
 @test "a stopped worker misses its heartbeat, is killed and replaced; every client is then served" {
 	start_server echo
