@@ -17,12 +17,13 @@
 
 #ifdef __linux__
 
+/* This process, in the 64-bit format. */
+#define CAPS_SELF	{ .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 }
+
 static int
 caps_get(struct __user_cap_data_struct data[2])
 {
-	struct __user_cap_header_struct	hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
-	};
+	struct __user_cap_header_struct	hdr = CAPS_SELF;
 
 	memset(data, 0, 2 * sizeof(*data));
 	return ((int)syscall(SYS_capget, &hdr, data));
@@ -54,16 +55,15 @@ caps_effective(enum caps_power power)
 
 /*
  * Empty the effective, permitted, inheritable and ambient sets and
- * check that they stay empty.  A uid change from root clears them by
+ * check that they stay empty (the ambient set cannot outgrow the
+ * permitted one, so checking that is enough).  A uid change from root clears them by
  * itself; one between two other users does not, and without this a
  * worker of a master that holds CAP_SETUID could become root again.
  */
 int
 caps_shed(char *err, size_t errlen)
 {
-	struct __user_cap_header_struct	hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
-	};
+	struct __user_cap_header_struct	hdr = CAPS_SELF;
 	struct __user_cap_data_struct	data[2];
 
 	/* EINVAL: a kernel without ambient capabilities has none to clear. */

@@ -65,17 +65,6 @@ on_signal(int sig)
 	}
 }
 
-/* The earlier of two deadlines, -1 being none. */
-static int64_t
-earliest(int64_t a, int64_t b)
-{
-	if (a == -1)
-		return (b);
-	if (b == -1)
-		return (a);
-	return (a < b ? a : b);
-}
-
 static void
 master_signals(sigset_t *waitmask)
 {
@@ -1111,13 +1100,13 @@ master_run(struct master_setup *setup)
 			next = ms.dump.deadline_ms;
 		control_expire(now);
 		master_control_expire(now);
-		next = earliest(next, control_deadline());
-		next = earliest(next, master_control_deadline());
+		next = deadline_earliest(next, control_deadline());
+		next = deadline_earliest(next, master_control_deadline());
 		if (ms.stopping)
-			next = earliest(next, ms.stop_deadline_ms);
+			next = deadline_earliest(next, ms.stop_deadline_ms);
 		master_metrics_respawn(now, &next);
-		next = earliest(next, master_upgrade_deadline());
-		next = earliest(next, master_watchdog_check(now));
+		next = deadline_earliest(next, master_upgrade_deadline());
+		next = deadline_earliest(next, master_watchdog_check(now));
 		for (i = 0; i < setup->nworkers; i++) {
 			struct worker_proc *w = &ms.workers[i];
 

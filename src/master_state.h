@@ -107,8 +107,20 @@ struct master_state {
 
 extern struct master_state	 ms;
 
+/* The earlier of two deadlines, -1 being none. */
+static inline int64_t
+deadline_earliest(int64_t a, int64_t b)
+{
+	if (a == -1)
+		return (b);
+	if (b == -1)
+		return (a);
+	return (a < b ? a : b);
+}
+
 int	master_worker_live(const struct worker_proc *);
 void	master_worker_violation(struct worker_proc *, const char *);
+void	master_worker_kill(struct worker_proc *);
 struct listener *master_listener_by_id(const struct listener_table *,
 	    uint32_t);
 void	master_stats_start(int);
@@ -132,7 +144,6 @@ void	master_hand_over(const char *);
 /* master_watchdog.c */
 int64_t	master_watchdog_check(int64_t);
 void	master_watchdog_pong(struct worker_proc *, const struct msg *);
-void	master_worker_kill(struct worker_proc *);
 
 /* master_upgrade.c */
 void	master_upgrade_start(uint32_t);

@@ -18,12 +18,6 @@
 #include "log.h"
 #include "master_state.h"
 
-static int64_t
-sooner(int64_t a, int64_t b)
-{
-	return (a == -1 || b < a ? b : a);
-}
-
 /* Send the heartbeats that are due, kill who missed one; the next deadline. */
 int64_t
 master_watchdog_check(int64_t now)
@@ -42,7 +36,7 @@ master_watchdog_check(int64_t now)
 			continue;
 		if (w->ping_sent_ms != 0) {
 			if (now - w->ping_sent_ms < limit) {
-				next = sooner(next, w->ping_sent_ms + limit);
+				next = deadline_earliest(next, w->ping_sent_ms + limit);
 				continue;
 			}
 			log_warnx("worker %d (pid %ld) did not answer its "
@@ -52,7 +46,7 @@ master_watchdog_check(int64_t now)
 			continue;
 		}
 		if (now < w->ping_next_ms) {
-			next = sooner(next, w->ping_next_ms);
+			next = deadline_earliest(next, w->ping_next_ms);
 			continue;
 		}
 		memset(&ping, 0, sizeof(ping));
@@ -67,7 +61,7 @@ master_watchdog_check(int64_t now)
 		}
 		msg_flush(&w->ch);
 		w->ping_sent_ms = now;
-		next = sooner(next, now + limit);
+		next = deadline_earliest(next, now + limit);
 	}
 	return (next);
 }

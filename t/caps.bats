@@ -24,6 +24,8 @@ setup() {
 }
 
 teardown() {
+	# a master started by an upgrade is not TP_PID
+	pkill -f -- "-S $D/run/ctl.sock" 2>/dev/null || true
 	helper_teardown
 	rm -rf "$D"
 }
@@ -87,11 +89,7 @@ start_capable() {
 	w=$(workers_of "$TP_PID" | head -1)
 	kill -9 "$w"
 	wait_for_log "worker [12] \(pid $w\) killed by signal 9"
-	for ((i = 0; i < 200; i++)); do
-		[ "$(workers_of "$TP_PID" | grep -vxc "$w")" -eq 2 ] && break
-		sleep 0.05
-	done
-	[ "$(workers_of "$TP_PID" | grep -vxc "$w")" -eq 2 ]
+	wait_replaced "$TP_PID" "$w" 2
 	for n in $(workers_of "$TP_PID"); do
 		[ "$(status_field "$n" CapEff)" = 0000000000000000 ]
 	done
@@ -102,7 +100,28 @@ start_capable() {
 	ws=$(workers_of "$TP_PID")
 	stop_tcpproxy TERM
 	[ "$TP_STATUS" -eq 0 ]
-	for n in $ws; do ! kill -0 "$n" 2>/dev/null; done
+	wait_gone $ws
+}
+
+@test "ambient capabilities: an upgrade's new master keeps them, its workers have none" {
+	start_server echo
+	echo "listen $LOW_ADDR $LOW { remote: 127.0.0.1 $SERVER_PORT; };" >"$D/c.conf"
+	start_capable
+	old=$TP_PID
+	run_timeout 30 "$TOP/tcpproxyctl" -s "$D/run/ctl.sock" upgrade
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^upgraded:\ pid\ $old\ -\>\ pid\ ([0-9]+)$ ]]
+	new=${BASH_REMATCH[1]}
+	wait_workers "$new" 2
+	[ "$(status_field "$new" Uid | cut -d" " -f1)" = "$(id -u daemon)" ]
+	[ "$(status_field "$new" CapEff)" = 00000000000404e0 ]
+	for w in $(workers_of "$new"); do
+		[ "$(status_field "$w" CapEff)" = 0000000000000000 ]
+		[ "$(status_field "$w" CapAmb)" = 0000000000000000 ]
+	done
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 "$LOW_ADDR" "$LOW"
+	[ "$output" = "ok 1000" ]
 }
 
 @test "ambient capabilities: workers of another user still die with a SIGKILLed master" {
@@ -110,10 +129,7 @@ start_capable() {
 	start_capable
 	ws=$(workers_of "$TP_PID")
 	kill -9 "$TP_PID"
-	for w in $ws; do
-		for i in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.05; done
-		! kill -0 "$w" 2>/dev/null || false
-	done
+	wait_gone $ws
 }
 
 @test "without the capabilities, -u and -C are refused as before" {

@@ -387,6 +387,31 @@ wait_workers() {
 	return 1
 }
 
+# wait_replaced MASTER OLD N: until MASTER has N workers, none of them OLD
+wait_replaced() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(workers_of "$1" | grep -vxc "$2")" -eq "$3" ] && return 0
+		sleep 0.05
+	done
+	echo "master $1: worker $2 not replaced: $(workers_of "$1" | tr '\n' ' ')" >&2
+	return 1
+}
+
+# wait_gone PID...: until every PID has exited (a zombie counts as
+# gone), 5 s at most each
+wait_gone() {
+	local p i
+	for p in "$@"; do
+		for ((i = 0; i < 100; i++)); do
+			_alive "$p" || continue 2
+			sleep 0.05
+		done
+		echo "pid $p still running after 5 s" >&2
+		return 1
+	done
+}
+
 # status_field PID FIELD: the field's values from /proc/PID/status,
 # separated by single spaces
 status_field() {

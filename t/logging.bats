@@ -48,8 +48,7 @@ setup() {
 	wait_for_log "log files reopened" "$BATS_TEST_TMPDIR/rel.log"
 	[ ! -e /rel.log ]
 	kill -TERM "$pid"
-	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	! kill -0 "$pid" 2>/dev/null || false
+	wait_gone "$pid"
 	[ ! -e "$BATS_TEST_TMPDIR/rel.pid" ]
 	grep -q "shutdown complete" "$BATS_TEST_TMPDIR/rel.log"
 }

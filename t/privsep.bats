@@ -167,12 +167,8 @@ tcp_inodes() {
 	ws=$(workers_of "$pid")
 	[ "$(echo "$ws" | wc -l)" -eq 2 ]
 	kill -TERM "$pid"
-	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	! kill -0 "$pid" 2>/dev/null || false
-	for w in $ws; do
-		for i in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.05; done
-		! kill -0 "$w" 2>/dev/null || false
-	done
+	wait_gone "$pid"
+	wait_gone $ws
 	[ ! -e "$pidf" ]
 	grep -q "SIGTERM received, shutting down" "$BATS_TEST_TMPDIR/d.log"
 }
@@ -192,10 +188,7 @@ tcp_inodes() {
 		ws=$(workers_of "$TP_PID")
 		stop_tcpproxy "$sig"
 		[ "$TP_STATUS" -eq 0 ]
-		for w in $ws; do
-		for i in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.05; done
-		! kill -0 "$w" 2>/dev/null || false
-	done
+		wait_gone $ws
 		grep -q "SIG$sig received, shutting down" "$TP_LOG"
 		run "$TBIN/tp-client" -m connect -T 2 127.0.0.1 "$P"
 		[ "$status" -ne 0 ]
@@ -208,10 +201,7 @@ tcp_inodes() {
 	wait_workers "$TP_PID" 2
 	ws=$(workers_of "$TP_PID")
 	kill -9 "$TP_PID"
-	for w in $ws; do
-		for i in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.05; done
-		! kill -0 "$w" 2>/dev/null || false
-	done
+	wait_gone $ws
 }
 
 @test "SIGHUP, SIGUSR1 and SIGUSR2 sent during start-up wait for the master; they do not kill it" {
