@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "listener.h"
 #include "log.h"
+#include "reuseport_migrate.h"
 #include "sockopt.h"
 #include "upgrade.h"
 
@@ -211,7 +212,8 @@ listener_worker_socket(struct listener *l, int i)
 /*
  * Worker index i died: close its sockets, so that the kernel sends new
  * clients to the other workers' until it is back, instead of queueing
- * them for nobody.  Those already queued are reset.
+ * them for nobody.  Those already queued move to the other sockets of
+ * the group where migration works (migrate_group()), else are reset.
  */
 void
 listener_table_drop_worker(struct listener_table *t, int i)
@@ -236,6 +238,30 @@ find_by_addr(const struct listener_table *t, const struct addr *a)
 		if (addr_equal(&l->local, a))
 			return (l);
 	return (NULL);
+}
+
+/*
+ * Let l's group hand a dead worker's queued clients to the others
+ * (reuseport_migrate.h).  Done on every build, for groups bound by an
+ * older binary too; the program attached last replaces the one before.
+ * Without it, a worker's death resets its queue as it always did: said
+ * once, since nothing changes until the host does.
+ */
+static void
+migrate_group(struct listener *l)
+{
+	static int	told;
+	int		i;
+
+	for (i = 0; i < l->nfds; i++)
+		if (l->fds[i] != -1)
+			break;
+	if (i == l->nfds || reuseport_migrate(l->fds[i]) == 0 || told++)
+		return;
+	log_notice("clients queued for a worker that dies will be reset: "
+	    "cannot attach the migration program: %s; "
+	    "net.ipv4.tcp_migrate_req=1 does it for the whole host",
+	    strerror(errno));
 }
 
 /*
@@ -322,6 +348,9 @@ listener_table_build(struct listener_table *t, struct conf *c,
 		listener_table_free(t, old);
 		return (-1);
 	}
+	TAILQ_FOREACH(l, &t->list, entry)
+		if (l->nfds > 1)
+			migrate_group(l);
 	/* Final now: accepted sockets will inherit these (sockopt.h). */
 	if (SOCKOPT_INHERITED)
 		TAILQ_FOREACH(l, &t->list, entry)
