@@ -21,7 +21,7 @@ acl_parse(const char *s, int allow, struct acl_rule *r, char *err,
 {
 	char		 buf[INET6_ADDRSTRLEN + 8], *slash;
 	const char	*errstr;
-	int		 bits, i;
+	int		 bits;
 
 	memset(r, 0, sizeof(*r));
 	r->allow = allow ? 1 : 0;
@@ -44,22 +44,40 @@ acl_parse(const char *s, int allow, struct acl_rule *r, char *err,
 	}
 	r->prefix = (uint8_t)bits;
 	/* Host bits set (10.1.2.3/8) are a typo more often than not. */
-	for (i = 0; i < 16; i++) {
-		int	keep = bits - i * 8;
-		uint8_t	mask = keep >= 8 ? 0xff : keep <= 0 ? 0 :
-		    (uint8_t)(0xff << (8 - keep));
-
-		if (r->addr[i] & ~mask) {
-			snprintf(err, errlen, "'%s' has bits set beyond its "
-			    "/%d prefix", s, bits);
-			return (-1);
-		}
+	if (!acl_rule_valid(r)) {
+		snprintf(err, errlen, "'%s' has bits set beyond its /%d prefix",
+		    s, bits);
+		return (-1);
 	}
 	return (0);
 bad:
 	snprintf(err, errlen, "invalid address or prefix '%s': expected "
 	    "an IPv4 or IPv6 address with an optional /bits", s);
 	return (-1);
+}
+
+/*
+ * A rule as acl_parse() makes them: a family, a prefix it can have, no
+ * bit set past the prefix.  The worker checks the master's rules so.
+ */
+int
+acl_rule_valid(const struct acl_rule *r)
+{
+	int	bits = r->prefix, i;
+
+	if (r->allow > 1 || r->pad != 0 ||
+	    !((r->family == AF_INET && bits <= 32) ||
+	    (r->family == AF_INET6 && bits <= 128)))
+		return (0);
+	for (i = 0; i < 16; i++) {
+		int	keep = bits - i * 8;
+		uint8_t	mask = keep >= 8 ? 0xff : keep <= 0 ? 0 :
+		    (uint8_t)(0xff << (8 - keep));
+
+		if (r->addr[i] & ~mask)
+			return (0);
+	}
+	return (1);
 }
 
 static int

@@ -20,6 +20,7 @@ struct acl_rule {
 };
 
 int	acl_parse(const char *, int, struct acl_rule *, char *, size_t);
+int	acl_rule_valid(const struct acl_rule *);
 int	acl_check(const struct acl_rule *, size_t, const struct addr *,
 	    size_t *);
 const char *acl_fmt(const struct acl_rule *, char *, size_t);

@@ -1,34 +1,46 @@
 /*
- * Validation of what a worker sends the master; see proto.h.  Pure: no
- * I/O, no state, so that the master and the fuzzer run the same checks.
- * What needs the master's state (is this generation one it sent, was a
- * dump or a stats round asked for) stays with the master.
+ * The protocol table and its checks; see proto.h.  Pure: no I/O, no
+ * state, so that the master, the workers and the fuzzers run the same
+ * code.  What needs a side's state (is this generation one the master
+ * sent, does a commit count the listeners that came before it) stays
+ * with that side.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
 
-static int
-bad(char *why, size_t whylen, const char *reason)
-{
-	if (whylen > 0)
-		snprintf(why, whylen, "%s", reason);
-	return (-1);
-}
+#define VARIABLE	SIZE_MAX	/* the content check measures it */
 
-/* An address a worker reports: IPv4, IPv6, or (if may_be_none) none. */
+/*
+ * One kind of message: its exact payload size, whether a descriptor
+ * must come with it (else none may), and what else must hold of its
+ * contents (NULL or a reason).
+ */
+struct proto_rule {
+	uint32_t	  type;
+	size_t		  len;
+	int		  with_fd;
+	const char	 *what;		/* "bad <what> message" */
+	const char	*(*content)(const struct msg *);
+};
+
+/* An address: IPv4 or IPv6 with the size of its kind, or (if may_be_none) none. */
 static int
-addr_ok(const struct addr *a, int may_be_none)
+addr_ok(const struct addr *a, int family, int may_be_none)
 {
 	if (a->len == 0)
 		return (may_be_none);
+	if (family != AF_UNSPEC && a->ss.ss_family != family)
+		return (0);
 	if (a->ss.ss_family == AF_INET)
 		return (a->len == sizeof(struct sockaddr_in));
 	if (a->ss.ss_family == AF_INET6)
@@ -37,94 +49,223 @@ addr_ok(const struct addr *a, int may_be_none)
 }
 
 static int
-check_conn_batch(const struct msg *msg, char *why, size_t whylen)
+rules_ok(const struct acl_rule *r, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (!acl_rule_valid(&r[i]))
+			return (0);
+	return (1);
+}
+
+/* ---- master -> worker ---- */
+
+/* Everything the worker indexes, shifts, allocates or waits by. */
+static const char *
+listener_content(const struct msg *m)
+{
+	struct proto_listener	p;
+	uint32_t		i;
+
+	memcpy(&p, m->data, sizeof(p));
+	if (p.bufsize == 0 || p.bufsize > CONF_BUFSIZE_MAX)
+		return ("listener buffer size out of range");
+	if (!addr_ok(&p.local, AF_UNSPEC, 0))
+		return ("bad listener address");
+	if (p.nremotes == 0 || p.nremotes > ADDR_MAX)
+		return ("listener remote count out of range");
+	for (i = 0; i < p.nremotes; i++)
+		if (!addr_ok(&p.remotes[i], AF_UNSPEC, 0))
+			return ("bad listener remote address");
+	if (!addr_ok(&p.source4, AF_INET, 1) ||
+	    !addr_ok(&p.source6, AF_INET6, 1))
+		return ("bad listener source address");
+	if (p.keepalive > 1 || p.paused > 1 || p.proxy_protocol > 2)
+		return ("bad listener flags");
+	if (p.source_prefix4 > 32 || p.source_prefix6 > 128)
+		return ("listener source prefix out of range");
+	if (p.nacl > ACL_MAX || !rules_ok(p.acl, p.nacl))
+		return ("bad listener allow/deny rules");
+	/* Headers from trusted peers only, never waited for forever. */
+	if (p.accept_proxy > PROXYHDR_ANY ||
+	    p.ntrusted > PROXYHDR_TRUSTED_MAX ||
+	    (p.accept_proxy != 0 && (p.ntrusted == 0 ||
+	    p.proxy_header_timeout_ms == 0)) ||
+	    !rules_ok(p.trusted, p.ntrusted))
+		return ("bad accept-proxy-protocol settings");
+	return (NULL);
+}
+
+static const char *
+commit_content(const struct msg *m)
+{
+	struct proto_commit	c;
+
+	memcpy(&c, m->data, sizeof(c));
+	if (c.version != PROTO_VERSION)
+		return ("commit for another protocol version");
+	return (NULL);
+}
+
+static const char *
+kill_content(const struct msg *m)
+{
+	struct proto_kill	k;
+
+	memcpy(&k, m->data, sizeof(k));
+	return (k.pad != 0 ? "bad kill contents" : NULL);
+}
+
+static const char *
+pause_content(const struct msg *m)
+{
+	struct proto_pause	p;
+
+	memcpy(&p, m->data, sizeof(p));
+	return (p.paused > 1 ? "bad pause contents" : NULL);
+}
+
+static const struct proto_rule	master_rules[] = {
+	{ PROTO_LISTENER, sizeof(struct proto_listener), 1, "listener",
+	    listener_content },
+	{ PROTO_COMMIT, sizeof(struct proto_commit), 0, "commit",
+	    commit_content },
+	{ PROTO_DUMP, 0, 0, "dump", NULL },
+	{ PROTO_STATS, sizeof(struct proto_stats), 0, "stats", NULL },
+	{ PROTO_CONNS, sizeof(struct proto_conns), 0, "connection list",
+	    NULL },
+	{ PROTO_KILL, sizeof(struct proto_kill), 0, "kill", kill_content },
+	{ PROTO_PAUSE, sizeof(struct proto_pause), 0, "pause",
+	    pause_content },
+	{ PROTO_QUIESCE, 0, 0, "quiesce", NULL },
+	{ PROTO_PING, sizeof(struct proto_ping), 0, "heartbeat", NULL },
+};
+
+/* ---- worker -> master ---- */
+
+static const char *
+ready_content(const struct msg *m)
+{
+	struct proto_commit	c;
+
+	memcpy(&c, m->data, sizeof(c));
+	if (c.version != PROTO_VERSION)
+		return ("ready for another protocol version");
+	return (NULL);
+}
+
+/* A level, then 1 to LOG_LINE_MAX - 1 bytes of text. */
+static const char *
+log_content(const struct msg *m)
+{
+	struct proto_log_hdr	hdr;
+
+	if (m->hdr.len < sizeof(hdr) + 1 ||
+	    m->hdr.len > sizeof(hdr) + LOG_LINE_MAX - 1)
+		return ("bad log message");
+	memcpy(&hdr, m->data, sizeof(hdr));
+	if (hdr.level < LOG_LVL_ERROR || hdr.level > LOG_LVL_DEBUG)
+		return ("bad log level");
+	return (NULL);
+}
+
+static const char *
+conn_batch_content(const struct msg *m)
 {
 	struct proto_conn_batch	b;
 	uint32_t		i;
 
-	if (msg->hdr.len < PROTO_CONN_BATCH_LEN(1) ||
-	    msg->hdr.len > sizeof(b))
-		return (bad(why, whylen, "bad connection list message"));
+	if (m->hdr.len < PROTO_CONN_BATCH_LEN(1) || m->hdr.len > sizeof(b))
+		return ("bad connection list message");
 	memset(&b, 0, sizeof(b));
-	memcpy(&b, msg->data, msg->hdr.len);
+	memcpy(&b, m->data, m->hdr.len);
 	if (b.n < 1 || b.n > PROTO_CONN_BATCH_MAX ||
-	    msg->hdr.len != PROTO_CONN_BATCH_LEN(b.n))
-		return (bad(why, whylen, "connection list count does not "
-		    "match its length"));
+	    m->hdr.len != PROTO_CONN_BATCH_LEN(b.n))
+		return ("connection list count does not match its length");
 	for (i = 0; i < b.n; i++) {
 		if (b.conn[i].state < PROTO_CONN_CONNECTING ||
 		    b.conn[i].state > PROTO_CONN_HEADER)
-			return (bad(why, whylen, "bad connection state"));
-		if (!addr_ok(&b.conn[i].client, 0) ||
-		    !addr_ok(&b.conn[i].remote, 1))
-			return (bad(why, whylen, "bad connection address"));
+			return ("bad connection state");
+		if (!addr_ok(&b.conn[i].client, AF_UNSPEC, 0) ||
+		    !addr_ok(&b.conn[i].remote, AF_UNSPEC, 1))
+			return ("bad connection address");
 	}
-	return (0);
+	return (NULL);
+}
+
+static const char *
+kill_done_content(const struct msg *m)
+{
+	struct proto_kill_done	k;
+
+	memcpy(&k, m->data, sizeof(k));
+	return (k.found > 1 ? "bad kill reply" : NULL);
+}
+
+static const struct proto_rule	worker_rules[] = {
+	{ PROTO_READY, sizeof(struct proto_commit), 0, "ready",
+	    ready_content },
+	{ PROTO_LOG, VARIABLE, 0, "log", log_content },
+	{ PROTO_DUMP_DONE, 0, 0, "dump reply", NULL },
+	{ PROTO_LISTENER_STATS, sizeof(struct proto_listener_stats), 0,
+	    "listener stats", NULL },
+	{ PROTO_STATS_DONE, sizeof(struct proto_stats_done), 0,
+	    "stats done", NULL },
+	{ PROTO_CONN_BATCH, VARIABLE, 0, "connection list",
+	    conn_batch_content },
+	{ PROTO_CONNS_DONE, sizeof(struct proto_conns_done), 0,
+	    "connection list end", NULL },
+	{ PROTO_KILL_DONE, sizeof(struct proto_kill_done), 0, "kill reply",
+	    kill_done_content },
+	{ PROTO_PONG, sizeof(struct proto_ping), 0, "heartbeat reply", NULL },
+};
+
+static int
+check(const struct proto_rule *rules, size_t nrules, const struct msg *m,
+    char *why, size_t whylen)
+{
+	const struct proto_rule	*r = NULL;
+	const char		*reason = NULL;
+	size_t			 i;
+
+	for (i = 0; i < nrules; i++)
+		if (rules[i].type == m->hdr.type)
+			r = &rules[i];
+	if (m->hdr.len > sizeof(m->data))
+		reason = "length beyond the payload";
+	else if (r == NULL)
+		reason = "unknown message type";
+	else if (m->fd != -1 && !r->with_fd)
+		reason = "unexpected descriptor";
+	else if (m->fd == -1 && r->with_fd)
+		reason = "descriptor missing";
+	else if (r->len != VARIABLE && m->hdr.len != r->len)
+		reason = "";
+	else if (r->content != NULL)
+		reason = r->content(m);
+	if (reason == NULL) {
+		if (whylen > 0)
+			why[0] = '\0';
+		return (0);
+	}
+	if (reason[0] == '\0')
+		snprintf(why, whylen, "bad %s message", r->what);
+	else
+		snprintf(why, whylen, "%s", reason);
+	return (-1);
 }
 
 int
-proto_check_worker_msg(const struct msg *msg, char *why, size_t whylen)
+proto_check_worker_msg(const struct msg *m, char *why, size_t whylen)
 {
-	struct proto_commit	c;
-	struct proto_log_hdr	hdr;
+	return (check(worker_rules, sizeof(worker_rules) /
+	    sizeof(worker_rules[0]), m, why, whylen));
+}
 
-	if (whylen > 0)
-		why[0] = '\0';
-	if (msg->fd != -1)
-		return (bad(why, whylen, "unexpected descriptor"));
-	if (msg->hdr.len > sizeof(msg->data))
-		return (bad(why, whylen, "length beyond the payload"));
-	switch (msg->hdr.type) {
-	case PROTO_READY:
-		if (msg->hdr.len != sizeof(c))
-			return (bad(why, whylen, "bad ready message"));
-		memcpy(&c, msg->data, sizeof(c));
-		if (c.version != PROTO_VERSION)
-			return (bad(why, whylen, "ready for another protocol "
-			    "version"));
-		return (0);
-	case PROTO_LOG:
-		/* A level, then 1 to LOG_LINE_MAX - 1 bytes of text. */
-		if (msg->hdr.len < sizeof(hdr) + 1 ||
-		    msg->hdr.len > sizeof(hdr) + LOG_LINE_MAX - 1)
-			return (bad(why, whylen, "bad log message"));
-		memcpy(&hdr, msg->data, sizeof(hdr));
-		if (hdr.level < LOG_LVL_ERROR || hdr.level > LOG_LVL_DEBUG)
-			return (bad(why, whylen, "bad log level"));
-		return (0);
-	case PROTO_DUMP_DONE:
-		if (msg->hdr.len != 0)
-			return (bad(why, whylen, "bad dump reply"));
-		return (0);
-	case PROTO_LISTENER_STATS:
-		if (msg->hdr.len != sizeof(struct proto_listener_stats))
-			return (bad(why, whylen, "bad listener stats message"));
-		return (0);
-	case PROTO_STATS_DONE:
-		if (msg->hdr.len != sizeof(struct proto_stats_done))
-			return (bad(why, whylen, "bad stats done message"));
-		return (0);
-	case PROTO_CONN_BATCH:
-		return (check_conn_batch(msg, why, whylen));
-	case PROTO_CONNS_DONE:
-		if (msg->hdr.len != sizeof(struct proto_conns_done))
-			return (bad(why, whylen, "bad connection list end"));
-		return (0);
-	case PROTO_KILL_DONE: {
-		struct proto_kill_done	k;
-
-		if (msg->hdr.len != sizeof(k))
-			return (bad(why, whylen, "bad kill reply"));
-		memcpy(&k, msg->data, sizeof(k));
-		if (k.found > 1)
-			return (bad(why, whylen, "bad kill reply"));
-		return (0);
-	}
-	case PROTO_PONG:
-		if (msg->hdr.len != sizeof(struct proto_ping))
-			return (bad(why, whylen, "bad heartbeat reply"));
-		return (0);
-	default:
-		return (bad(why, whylen, "unknown message type"));
-	}
+int
+proto_check_master_msg(const struct msg *m, char *why, size_t whylen)
+{
+	return (check(master_rules, sizeof(master_rules) /
+	    sizeof(master_rules[0]), m, why, whylen));
 }

@@ -198,4 +198,11 @@ struct msg;
  */
 int	proto_check_worker_msg(const struct msg *, char *, size_t);
 
+/*
+ * Is this a message the master may send a worker?  The same checks the
+ * other way, and every field a worker indexes, shifts or allocates by.
+ * A listener must come with its socket, nothing else with any.
+ */
+int	proto_check_master_msg(const struct msg *, char *, size_t);
+
 #endif

@@ -260,41 +260,14 @@ worker_counters(struct worker *w, struct wlistener *l)
 	return (&w->counters[l->counters].c);
 }
 
-/* Rules a parser made: a family, a prefix length it can have. */
-static int
-rules_valid(const struct acl_rule *r, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		if (!(r[i].family == AF_INET && r[i].prefix <= 32) &&
-		    !(r[i].family == AF_INET6 && r[i].prefix <= 128))
-			return (0);
-	return (1);
-}
-
 static void
 handle_listener(struct worker *w, struct msg *m)
 {
 	struct wlistener	*l;
 
-	if (m->hdr.len != sizeof(struct proto_listener) || m->fd == -1)
-		proto_error("bad listener message");
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		fatal("listener");
 	memcpy(&l->conf, m->data, sizeof(l->conf));
-	if (l->conf.nremotes == 0 || l->conf.nremotes > ADDR_MAX ||
-	    l->conf.bufsize == 0 || l->conf.nacl > ACL_MAX ||
-	    l->conf.paused > 1 || l->conf.proxy_protocol > 2 ||
-	    !rules_valid(l->conf.acl, l->conf.nacl))
-		proto_error("bad listener contents");
-	/* Headers from trusted peers only, never waited for forever. */
-	if (l->conf.accept_proxy > PROXYHDR_ANY ||
-	    l->conf.ntrusted > PROXYHDR_TRUSTED_MAX ||
-	    (l->conf.accept_proxy != 0 && (l->conf.ntrusted == 0 ||
-	    l->conf.proxy_header_timeout_ms == 0)) ||
-	    !rules_valid(l->conf.trusted, l->conf.ntrusted))
-		proto_error("bad accept-proxy-protocol settings");
 	if (w->quiescing) {
 		/* Stopping: a table sent meanwhile is not served. */
 		close(m->fd);
@@ -326,14 +299,11 @@ handle_commit(struct worker *w, struct msg *m)
 	struct wlistener	*l;
 	size_t			 n = 0;
 
-	if (m->hdr.len != sizeof(c) || m->fd != -1)
-		proto_error("bad commit message");
 	memcpy(&c, m->data, sizeof(c));
 	TAILQ_FOREACH(l, &w->pending, entry)
 		n++;
-	if (c.version != PROTO_VERSION || (!w->quiescing &&
-	    (n != c.nlisteners ||
-	    (n > 0 && c.generation != w->pending_generation))))
+	if (!w->quiescing && (n != c.nlisteners ||
+	    (n > 0 && c.generation != w->pending_generation)))
 		proto_error("commit does not match the listeners sent");
 	TAILQ_FOREACH(l, &w->pending, entry)
 		if (scratch_reserve(w, l->conf.bufsize) == -1)
@@ -374,8 +344,6 @@ handle_stats(struct worker *w, struct msg *m)
 	uint64_t			*older;
 	size_t				 i, n = 0;
 
-	if (m->hdr.len != sizeof(req) || m->fd != -1)
-		proto_error("bad stats message");
 	memcpy(&req, m->data, sizeof(req));
 	memset(&done, 0, sizeof(done));
 	done.seq = req.seq;
@@ -422,10 +390,8 @@ handle_stats(struct worker *w, struct msg *m)
 
 /* SIGUSR2 in the master: our connections, one line each. */
 static void
-handle_dump(struct worker *w, struct msg *m)
+handle_dump(struct worker *w)
 {
-	if (m->hdr.len != 0 || m->fd != -1)
-		proto_error("bad dump message");
 	if (w->nrelays == 0)
 		log_notice("no open connections");
 	else {
@@ -449,8 +415,6 @@ handle_conns(struct worker *w, struct msg *m)
 	struct proto_conn_batch	 b;
 	struct relay		*r;
 
-	if (m->hdr.len != sizeof(req) || m->fd != -1)
-		proto_error("bad connection list message");
 	memcpy(&req, m->data, sizeof(req));
 	memset(&done, 0, sizeof(done));
 	done.seq = req.seq;
@@ -481,8 +445,6 @@ handle_kill(struct worker *w, struct msg *m)
 	struct proto_kill	 req;
 	struct proto_kill_done	 done;
 
-	if (m->hdr.len != sizeof(req) || m->fd != -1)
-		proto_error("bad kill message");
 	memcpy(&req, m->data, sizeof(req));
 	memset(&done, 0, sizeof(done));
 	done.seq = req.seq;
@@ -499,11 +461,7 @@ handle_pause(struct worker *w, struct msg *m)
 	struct proto_pause	 req;
 	struct wlistener	*l;
 
-	if (m->hdr.len != sizeof(req) || m->fd != -1)
-		proto_error("bad pause message");
 	memcpy(&req, m->data, sizeof(req));
-	if (req.paused > 1)
-		proto_error("bad pause contents");
 	TAILQ_FOREACH(l, &w->listeners, entry)
 		if (l->conf.id == req.listener) {
 			l->conf.paused = (uint8_t)req.paused;
@@ -517,8 +475,6 @@ handle_ping(struct msg *m)
 {
 	struct proto_ping	ping;
 
-	if (m->hdr.len != sizeof(ping) || m->fd != -1)
-		proto_error("bad heartbeat message");
 	memcpy(&ping, m->data, sizeof(ping));
 	if (msg_enqueue(&channel, PROTO_PONG, &ping, sizeof(ping), -1) == -1)
 		proto_error("cannot answer the heartbeat");
@@ -529,12 +485,10 @@ handle_ping(struct msg *m)
  * finish, and exit after the last one (the master bounds the wait).
  */
 static void
-handle_quiesce(struct worker *w, struct msg *m)
+handle_quiesce(struct worker *w)
 {
 	struct wlistener	*l;
 
-	if (m->hdr.len != 0 || m->fd != -1)
-		proto_error("bad quiesce message");
 	while ((l = TAILQ_FIRST(&w->listeners)) != NULL)
 		listener_remove(w, l);
 	w->quiescing = 1;
@@ -548,6 +502,7 @@ worker_channel_io(void *arg, int revents)
 	struct worker	*w = arg;
 	struct msg	 m;
 	const char	*why;
+	char		 reason[128];
 	int		 rc;
 
 	if (revents & POLLOUT && msg_flush(&channel) == -1) {
@@ -557,6 +512,9 @@ worker_channel_io(void *arg, int revents)
 	}
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		while ((rc = msg_read(&channel, &m, &why)) == 1) {
+			if (proto_check_master_msg(&m, reason,
+			    sizeof(reason)) == -1)
+				proto_error(reason);
 			switch (m.hdr.type) {
 			case PROTO_LISTENER:
 				handle_listener(w, &m);
@@ -565,7 +523,7 @@ worker_channel_io(void *arg, int revents)
 				handle_commit(w, &m);
 				break;
 			case PROTO_DUMP:
-				handle_dump(w, &m);
+				handle_dump(w);
 				break;
 			case PROTO_STATS:
 				handle_stats(w, &m);
@@ -580,15 +538,11 @@ worker_channel_io(void *arg, int revents)
 				handle_pause(w, &m);
 				break;
 			case PROTO_QUIESCE:
-				handle_quiesce(w, &m);
+				handle_quiesce(w);
 				break;
 			case PROTO_PING:
 				handle_ping(&m);
 				break;
-			default:
-				if (m.fd != -1)
-					close(m.fd);
-				proto_error("unknown message type");
 			}
 		}
 		if (rc == -1) {
