@@ -17,5 +17,6 @@ TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 	fi
 	[[ $output == *"fuzz_conf: seeds and kept crash inputs"* ]]
 	[[ $output == *"fuzz_msg: seeds and kept crash inputs"* ]]
+	[[ $output == *"fuzz_worker_msg: seeds and kept crash inputs"* ]]
 	[[ $output == *"fuzz_proxyhdr: seeds and kept crash inputs"* ]]
 }
