@@ -7,8 +7,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "msg.h"
@@ -167,6 +169,38 @@ msg_flush(struct msg_channel *ch)
 }
 
 /*
+ * Flush, waiting up to timeout_ms for the peer to make room: for a
+ * process about to exit, whose last words would otherwise stay queued.
+ * 0 once everything is sent; -1 on a closed channel or the deadline.
+ */
+int
+msg_flush_wait(struct msg_channel *ch, int timeout_ms)
+{
+	struct pollfd	pfd;
+	struct timespec	start, now;
+	long		left;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (msg_flush(ch) == -1)
+			return (-1);
+		if (!msg_pending(ch))
+			return (0);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000L +
+		    (now.tv_nsec - start.tv_nsec) / 1000000L);
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return (-1);
+		}
+		pfd.fd = ch->fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			return (-1);
+	}
+}
+
+/*
  * Read one message.  Returns 1 with a message, 0 when none is waiting,
  * -1 when the channel is closed or the peer broke the framing; then *why
  * says what was wrong (NULL for a plain close or a socket error).
@@ -179,7 +213,7 @@ msg_read(struct msg_channel *ch, struct msg *out, const char **why)
 	union msg_cmsgbuf	 cmsgbuf;
 	struct cmsghdr		*cmsg;
 	ssize_t			 n;
-	int			 fd = -1;
+	int			 fd = -1, reset_seen = 0;
 
 	*why = NULL;
 	out->fd = -1;
@@ -193,10 +227,16 @@ msg_read(struct msg_channel *ch, struct msg *out, const char **why)
 	mh.msg_control = cmsgbuf.buf;
 	mh.msg_controllen = sizeof(cmsgbuf.buf);
 
-	if ((n = recvmsg(ch->fd, &mh, MSG_CMSG_CLOEXEC)) == -1) {
+	/*
+	 * A peer that exits with messages of ours unread makes Linux report
+	 * ECONNRESET, once, before the messages it sent us: read those
+	 * (they are often its last words), then its close.
+	 */
+	while ((n = recvmsg(ch->fd, &mh, MSG_CMSG_CLOEXEC)) == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return (0);
-		return (-1);
+		if (errno != ECONNRESET || reset_seen++)
+			return (-1);
 	}
 
 	/*

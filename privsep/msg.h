@@ -41,6 +41,7 @@ void	msg_channel_init(struct msg_channel *, int);
 void	msg_channel_clear(struct msg_channel *);
 int	msg_enqueue(struct msg_channel *, uint32_t, const void *, size_t, int);
 int	msg_flush(struct msg_channel *);
+int	msg_flush_wait(struct msg_channel *, int);
 int	msg_pending(const struct msg_channel *);
 int	msg_read(struct msg_channel *, struct msg *, const char **);
 

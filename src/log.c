@@ -388,8 +388,9 @@ log_write(int level, const char *who, const char *msg)
 	}
 }
 
+/* last: fatal() is about to exit, so the sink must deliver it now. */
 static void
-vlog(int level, int with_errno, const char *fmt, va_list ap)
+vlog(int level, int with_errno, int last, const char *fmt, va_list ap)
 {
 	char	msg[LOG_LINE_MAX];
 	int	saved = errno;
@@ -406,7 +407,7 @@ vlog(int level, int with_errno, const char *fmt, va_list ap)
 	}
 	sanitize(msg);
 	if (sink != NULL)
-		sink(level, msg);
+		sink(level, msg, last);
 	else
 		log_write(level, procname, msg);
 	errno = saved;
@@ -418,7 +419,7 @@ log_msg(int level, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vlog(level, 0, fmt, ap);
+	vlog(level, 0, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -428,7 +429,7 @@ log_warn(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_LVL_ERROR, 1, fmt, ap);
+	vlog(LOG_LVL_ERROR, 1, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -438,7 +439,7 @@ log_warnx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_LVL_ERROR, 0, fmt, ap);
+	vlog(LOG_LVL_ERROR, 0, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -448,7 +449,7 @@ log_notice(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_LVL_NOTICE, 0, fmt, ap);
+	vlog(LOG_LVL_NOTICE, 0, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -458,7 +459,7 @@ log_info(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_LVL_INFO, 0, fmt, ap);
+	vlog(LOG_LVL_INFO, 0, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -468,7 +469,7 @@ log_debug(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_LVL_DEBUG, 0, fmt, ap);
+	vlog(LOG_LVL_DEBUG, 0, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -478,7 +479,7 @@ fatal(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_LVL_ERROR, 1, fmt, ap);
+	vlog(LOG_LVL_ERROR, 1, 1, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -489,7 +490,7 @@ fatalx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_LVL_ERROR, 0, fmt, ap);
+	vlog(LOG_LVL_ERROR, 0, 1, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

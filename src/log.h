@@ -18,7 +18,8 @@
 
 #define LOG_LINE_MAX	1024
 
-typedef void (*log_sink_fn)(int, const char *);
+/* A child's sink: level, text, and 1 when the process exits after it. */
+typedef void (*log_sink_fn)(int, const char *, int);
 
 extern int	log_maxlevel;
 

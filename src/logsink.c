@@ -9,9 +9,21 @@
 #include "msg.h"
 #include "proto.h"
 
-/* Queued and flushed at once; what does not fit now goes on POLLOUT. */
+/*
+ * How long a dying child waits for the master to read its last record.
+ * A master that reads at all drains the channel in far less; one that
+ * does not is stopped or gone, and nothing would read it anyway.
+ */
+#define LAST_RECORD_WAIT_MS	5000
+
+/*
+ * Queued and flushed at once; what does not fit now goes on POLLOUT.
+ * The last record of a process (a fatal error) must not be lost to a
+ * full channel: the queue is drained first, so that there is room, and
+ * the record waits to be sent.
+ */
 void
-logsink_send(struct msg_channel *ch, int level, const char *msg)
+logsink_send(struct msg_channel *ch, int level, const char *msg, int last)
 {
 	unsigned char		 buf[MSG_PAYLOAD_MAX];
 	struct proto_log_hdr	 hdr;
@@ -22,6 +34,12 @@ logsink_send(struct msg_channel *ch, int level, const char *msg)
 		len = sizeof(buf) - sizeof(hdr);
 	memcpy(buf, &hdr, sizeof(hdr));
 	memcpy(buf + sizeof(hdr), msg, len);
-	if (msg_enqueue(ch, PROTO_LOG, buf, sizeof(hdr) + len, -1) == 0)
-		msg_flush(ch);
+	if (last)
+		(void)msg_flush_wait(ch, LAST_RECORD_WAIT_MS);
+	if (msg_enqueue(ch, PROTO_LOG, buf, sizeof(hdr) + len, -1) == 0) {
+		if (last)
+			(void)msg_flush_wait(ch, LAST_RECORD_WAIT_MS);
+		else
+			msg_flush(ch);
+	}
 }

@@ -7,6 +7,7 @@
 
 struct msg_channel;
 
-void	logsink_send(struct msg_channel *, int, const char *);
+/* last: the process exits next; wait (bounded) until the master has it. */
+void	logsink_send(struct msg_channel *, int, const char *, int);
 
 #endif

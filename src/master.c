@@ -219,6 +219,7 @@ static void
 reap(void)
 {
 	struct worker_proc	*w;
+	char			 who[32];
 	int			 status;
 	pid_t			 pid;
 
@@ -228,6 +229,8 @@ reap(void)
 				master_upgrade_reaped(pid, status);
 			continue;
 		}
+		snprintf(who, sizeof(who), "worker %d", w->id);
+		master_child_last_words(&w->ch, who);
 		if (w->quiesced && WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 0)
 			log_notice("worker %d (pid %ld) finished its "
@@ -611,6 +614,29 @@ master_child_log(const char *who, const struct msg *msg)
 		if ((unsigned char)text[len] < 0x20 || text[len] == 0x7f)
 			text[len] = ' ';
 	log_write((int)hdr.level, who, text);
+}
+
+/*
+ * A child has exited: log what it said last and the master had not read
+ * yet (a fatal error, often), before the line that says it died.  Only
+ * log records count now; the first message that is not one ends it.  A
+ * dead process writes no more, so this ends with the socket's buffer.
+ */
+void
+master_child_last_words(struct msg_channel *ch, const char *who)
+{
+	struct msg	 msg;
+	const char	*why;
+	char		 reason[128];
+
+	while (ch->fd != -1 && msg_read(ch, &msg, &why) == 1) {
+		if (msg.fd != -1)
+			close(msg.fd);
+		if (proto_check_worker_msg(&msg, reason, sizeof(reason)) == -1 ||
+		    msg.hdr.type != PROTO_LOG)
+			break;
+		master_child_log(who, &msg);
+	}
 }
 
 /*

@@ -174,6 +174,7 @@ master_metrics_reaped(pid_t pid, int status)
 
 	if (pid != mt->pid || pid == -1)
 		return (0);
+	master_child_last_words(&mt->ch, "metrics");
 	msg_channel_clear(&mt->ch);
 	mt->pid = -1;
 	if (mt->stopped && WIFEXITED(status) && WEXITSTATUS(status) == 0)

@@ -127,6 +127,7 @@ void	master_stats_start(int);
 int	master_reload(uint32_t);
 void	master_stop(int);
 void	master_child_log(const char *, const struct msg *);
+void	master_child_last_words(struct msg_channel *, const char *);
 
 /* master_metrics.c */
 int	master_metrics_prepare(struct conf *);

@@ -72,9 +72,9 @@ on_term(int sig)
 }
 
 static void
-metrics_log_sink(int level, const char *msg)
+metrics_log_sink(int level, const char *msg, int last)
 {
-	logsink_send(&mp.ch, level, msg);
+	logsink_send(&mp.ch, level, msg, last);
 }
 
 static void

@@ -38,7 +38,7 @@ static struct worker		 worker;
 static struct msg_channel	 channel;
 static int			 channel_slot;
 static volatile sig_atomic_t	 quit;
-static volatile sig_atomic_t	 hook_garbage, hook_violation;
+static volatile sig_atomic_t	 hook_garbage, hook_violation, hook_fatal;
 static int			 test_hooks;
 static int			 use_sandbox = 1;
 
@@ -54,9 +54,9 @@ on_term(int sig)
 
 /* Our log records go to the master, which owns the targets. */
 static void
-worker_log_sink(int level, const char *msg)
+worker_log_sink(int level, const char *msg, int last)
 {
-	logsink_send(&channel, level, msg);
+	logsink_send(&channel, level, msg, last);
 	if (channel_slot >= 0)
 		pollset_events(&worker.ps, channel_slot,
 		    POLLIN | (msg_pending(&channel) ? POLLOUT : 0));
@@ -565,15 +565,19 @@ worker_channel_io(void *arg, int revents)
  * Test hooks (TCPPROXY_TEST_HOOKS in the environment at start-up): the
  * suite makes a worker misbehave on purpose, to see the master and the
  * sandbox deal with it.  SIGUSR1: send the master a message of no known
- * type.  SIGUSR2: make a system call the sandbox forbids.
+ * type.  SIGUSR2: make a system call the sandbox forbids.  SIGWINCH:
+ * fill the channel to the master with log lines, then die of a fatal
+ * error, whose line must still reach the log.
  */
 static void
 on_test_hook(int sig)
 {
 	if (sig == SIGUSR1)
 		hook_garbage = 1;
-	else
+	else if (sig == SIGUSR2)
 		hook_violation = 1;
+	else
+		hook_fatal = 1;
 }
 
 static void
@@ -589,6 +593,14 @@ run_test_hooks(void)
 	if (hook_violation) {
 		hook_violation = 0;
 		sandbox_selftest_violation();
+	}
+	if (hook_fatal) {
+		int	i;
+
+		/* More than the queue and the socket buffer both hold. */
+		for (i = 0; i < 2 * MSG_QUEUE_MAX; i++)
+			log_notice("test hook: filler line %d", i);
+		fatalx("test hook: fatal error after %d lines", i);
 	}
 }
 
@@ -625,6 +637,7 @@ setup_signals(sigset_t *waitmask)
 	sa.sa_handler = test_hooks ? on_test_hook : SIG_IGN;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 
@@ -632,6 +645,7 @@ setup_signals(sigset_t *waitmask)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGUSR1);
 	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGWINCH);
 	sigprocmask(SIG_SETMASK, &block, NULL);
 	sigemptyset(waitmask);
 }

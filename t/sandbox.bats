@@ -75,9 +75,30 @@ replaced() {
 	w=$(worker_pid 1)
 	kill -USR1 "$w"
 	kill -USR2 "$w"
+	kill -WINCH "$w"
 	sleep 0.5
 	kill -0 "$w"
 	! grep -q "protocol violation\|killed by signal" "$TP_LOG" || false
+}
+
+@test "a worker's fatal error reaches the log even when its channel is full" {
+	TCPPROXY_TEST_HOOKS=1 start_tcpproxy -w 1 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_port "$P"
+	wait_for_log "worker 1: sandbox"
+	victim=$(worker_pid 1)
+	# With the master stopped nobody reads: the filler lines fill the
+	# channel, and the dying worker must wait to send its last one.
+	kill -STOP "$TP_PID"
+	kill -WINCH "$victim"
+	sleep 1
+	state=$(awk '{ print $3 }' "/proc/$victim/stat")
+	kill -CONT "$TP_PID"
+	[ "$state" != Z ]
+	wait_for_log "worker 1: test hook: fatal error after 8192 lines"
+	wait_for_log "worker 1 \(pid $victim\) exited with status 1"
+	replaced 1 "$victim"
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 10000 127.0.0.1 "$P"
+	[ "$output" = "ok 10000" ]
 }
 
 @test "--no-sandbox leaves the workers unfiltered, and says so" {
