@@ -189,10 +189,13 @@ proc_drop_privileges(const struct proc_identity *id, char *err, size_t errlen)
  * Fork a child joined to us by a message channel.  In the parent it
  * returns the child's pid and stores our end in *parent_end; in the child
  * it returns 0 with the child's end at PROC_CHANNEL_FD and every other
- * descriptor above stderr closed.
+ * descriptor above stderr closed.  setup, if not NULL, runs in the child
+ * first, while it still has the parent's descriptors; the child exits
+ * with status 1 if it fails.
  */
 pid_t
-proc_spawn(int *parent_end, char *err, size_t errlen)
+proc_spawn(int *parent_end, int (*setup)(int), int arg, char *err,
+    size_t errlen)
 {
 	int	sv[2];
 	pid_t	pid, parent = getpid();
@@ -215,6 +218,8 @@ proc_spawn(int *parent_end, char *err, size_t errlen)
 		if (getppid() != parent)
 			_exit(1);
 		proc_parent = parent;
+		if (setup != NULL && setup(arg) == -1)
+			_exit(1);
 		if (dup2(sv[1], PROC_CHANNEL_FD) == -1)
 			_exit(1);
 		closefrom(PROC_CHANNEL_FD + 1);

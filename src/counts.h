@@ -5,6 +5,7 @@
 #ifndef TCPPROXY_COUNTS_H
 #define TCPPROXY_COUNTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -19,12 +20,15 @@ struct counts_hold {
 	uint8_t		source_held;
 };
 
-int	counts_init(int);
+int	counts_init(int, char *, size_t);
+int	counts_child_setup(int);
 void	counts_set_worker(int);
 void	counts_forget_worker(int);
 int	counts_reserve(const struct proto_listener *, struct counts_hold *);
 int	counts_acquire(const struct proto_listener *, const struct addr *,
 	    struct counts_hold *);
 void	counts_release(struct counts_hold *);
+void	counts_selftest_forge_own(void);
+void	counts_selftest_write_other(void);
 
 #endif

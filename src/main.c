@@ -625,8 +625,8 @@ main(int argc, char *argv[])
 	setup.defaults = &defaults;
 	setup.shutdown_timeout_ms = o.shutdown_timeout_ms;
 	setup.watchdog_ms = o.watchdog_ms;
-	if (counts_init(o.nworkers) == -1)
-		fatal("shared connection counts");
+	if (counts_init(o.nworkers, err, sizeof(err)) == -1)
+		fatalx("shared connection counts: %s", err);
 	/* A new master of an upgrade is detached already, or stays put. */
 	setup.notify_fd = o.daemonize && !upgrade_active() ? daemonize() : -1;
 	setup.pidfile_path = o.pidfile;

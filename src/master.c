@@ -144,7 +144,9 @@ spawn(struct worker_proc *w)
 	int	fd;
 	pid_t	pid;
 
-	if ((pid = proc_spawn(&fd, err, sizeof(err))) == -1) {
+	/* Write access to its own row of counts only. */
+	if ((pid = proc_spawn(&fd, counts_child_setup, w->id, err,
+	    sizeof(err))) == -1) {
 		log_warnx("cannot start worker %d: %s", w->id, err);
 		w->respawn_ms = clock_now_ms() + RESPAWN_BACKOFF_MAX_MS;
 		return;

@@ -20,6 +20,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "control.h"
+#include "counts.h"
 #include "listener.h"
 #include "log.h"
 #include "master_state.h"
@@ -59,7 +60,9 @@ metrics_spawn(void)
 		mt->respawn_ms = clock_now_ms() + METRICS_BACKOFF_MAX_MS;
 		return;
 	}
-	if ((pid = proc_spawn(&fd, err, sizeof(err))) == -1) {
+	/* It counts no connections: no rows of counts at all. */
+	if ((pid = proc_spawn(&fd, counts_child_setup, 0, err,
+	    sizeof(err))) == -1) {
 		log_warnx("cannot start the metrics process: %s", err);
 		close(sv[0]);
 		close(sv[1]);

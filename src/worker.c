@@ -39,6 +39,7 @@ static struct msg_channel	 channel;
 static int			 channel_slot;
 static volatile sig_atomic_t	 quit;
 static volatile sig_atomic_t	 hook_garbage, hook_violation, hook_fatal;
+static volatile sig_atomic_t	 hook_forge, hook_write_other;
 static int			 test_hooks;
 static int			 use_sandbox = 1;
 
@@ -567,7 +568,8 @@ worker_channel_io(void *arg, int revents)
  * sandbox deal with it.  SIGUSR1: send the master a message of no known
  * type.  SIGUSR2: make a system call the sandbox forbids.  SIGWINCH:
  * fill the channel to the master with log lines, then die of a fatal
- * error, whose line must still reach the log.
+ * error, whose line must still reach the log.  SIGTTIN: forge our own
+ * row of connection counts; SIGTTOU: write into another worker's row.
  */
 static void
 on_test_hook(int sig)
@@ -576,6 +578,10 @@ on_test_hook(int sig)
 		hook_garbage = 1;
 	else if (sig == SIGUSR2)
 		hook_violation = 1;
+	else if (sig == SIGTTIN)
+		hook_forge = 1;
+	else if (sig == SIGTTOU)
+		hook_write_other = 1;
 	else
 		hook_fatal = 1;
 }
@@ -593,6 +599,16 @@ run_test_hooks(void)
 	if (hook_violation) {
 		hook_violation = 0;
 		sandbox_selftest_violation();
+	}
+	if (hook_forge) {
+		hook_forge = 0;
+		counts_selftest_forge_own();
+		log_notice("test hook: forged own counts");
+	}
+	if (hook_write_other) {
+		hook_write_other = 0;
+		counts_selftest_write_other();
+		log_notice("test hook: wrote another worker's counts");
 	}
 	if (hook_fatal) {
 		int	i;
@@ -638,6 +654,8 @@ setup_signals(sigset_t *waitmask)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGWINCH, &sa, NULL);
+	sigaction(SIGTTIN, &sa, NULL);
+	sigaction(SIGTTOU, &sa, NULL);
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 
@@ -646,6 +664,8 @@ setup_signals(sigset_t *waitmask)
 	sigaddset(&block, SIGUSR1);
 	sigaddset(&block, SIGUSR2);
 	sigaddset(&block, SIGWINCH);
+	sigaddset(&block, SIGTTIN);
+	sigaddset(&block, SIGTTOU);
 	sigprocmask(SIG_SETMASK, &block, NULL);
 	sigemptyset(waitmask);
 }

@@ -101,6 +101,38 @@ replaced() {
 	[ "$output" = "ok 10000" ]
 }
 
+@test "a worker cannot write another worker's connection counts" {
+	# the fault is expected: under ASan, let it kill without a report
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0 \
+	TCPPROXY_TEST_HOOKS=1 start_tcpproxy -w 2 -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_log "ready: 1 listeners, 2 workers"
+	victim=$(worker_pid 1)
+	kill -TTOU "$victim"
+	wait_for_log "worker 1 \(pid $victim\) killed by signal 11"
+	! grep -q "wrote another worker's counts" "$TP_LOG" || false
+	replaced 1 "$victim"
+	run_timeout 10 "$TBIN/tp-client" -m echo -n 1000 127.0.0.1 "$P"
+	[ "$output" = "ok 1000" ]
+}
+
+@test "a worker that forges its own counts admits no one beyond max-connections" {
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n max-connections: 2;\n};\n' "$P" "$SERVER_PORT" >"$BATS_TEST_TMPDIR/t.conf"
+	# no watchdog: it would replace the stopped worker and clear its row
+	TCPPROXY_TEST_HOOKS=1 start_tcpproxy -w 2 --watchdog-timeout 0 -c "$BATS_TEST_TMPDIR/t.conf"
+	wait_for_log "ready: 1 listeners, 2 workers"
+	forger=$(worker_pid 1)
+	# 2^32 - 1 in its row: a 32-bit sum would wrap to one below the
+	# other worker's count and let it admit one more than the limit
+	kill -TTIN "$forger"
+	wait_for_log "worker 1: test hook: forged own counts"
+	kill -STOP "$forger"
+	hold_clients 20 "$P"
+	sleep 1.5
+	admitted=$(grep -c 'relay [0-9]*: new client' "$TP_LOG") || true
+	kill -CONT "$forger"
+	[ "$admitted" -le 2 ]
+}
+
 @test "--no-sandbox leaves the workers unfiltered, and says so" {
 	start_tcpproxy -w 1 --no-sandbox -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
 	wait_for_port "$P"

@@ -36,6 +36,7 @@ clients_init(void)
 	struct sockaddr_in	*s4 = (struct sockaddr_in *)&clients[0].ss;
 	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&clients[1].ss;
 	struct sockaddr_in6	*m6 = (struct sockaddr_in6 *)&clients[2].ss;
+	char			 err[256];
 
 	s4->sin_family = AF_INET;
 	inet_pton(AF_INET, "10.1.2.3", &s4->sin_addr);
@@ -47,8 +48,8 @@ clients_init(void)
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &m6->sin6_addr);
 	clients[2].len = sizeof(*m6);
 	/* One row, ours, as a worker has. */
-	if (counts_init(1) == -1)
-		fuzz_die("counts_init");
+	if (counts_init(1, err, sizeof(err)) == -1)
+		fuzz_die(err);
 	counts_set_worker(1);
 }
 
