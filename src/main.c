@@ -510,7 +510,7 @@ main(int argc, char *argv[])
 	struct master_setup	 setup;
 	struct listener_table	*table;
 	struct group		*gr = NULL;
-	char			 err[512], *abs_config = NULL;
+	char			 err[512], *abs_config = NULL, *hooks;
 	const char		*config;
 	pid_t			 otherpid;
 	sigset_t		 early;
@@ -540,7 +540,10 @@ main(int argc, char *argv[])
 		usage_error("upgrade: %s", err);
 	raise_nofile();
 	/* Only the test suite sets this: see worker.c. */
-	worker_set_test_hooks(getenv("TCPPROXY_TEST_HOOKS") != NULL);
+	if ((hooks = getenv("TCPPROXY_TEST_HOOKS")) != NULL &&
+	    (hooks = strdup(hooks)) == NULL)
+		fatal("strdup");
+	worker_set_test_hooks(hooks);
 	unsetenv("TCPPROXY_TEST_HOOKS");
 
 	conf_init(&c, o.bufsize);

@@ -31,9 +31,28 @@ master_watchdog_check(int64_t now)
 		return (-1);
 	for (i = 0; i < ms.setup->nworkers; i++) {
 		w = &ms.workers[i];
-		/* Start-up has a deadline of its own; the dead are reaped. */
-		if (w->pid == -1 || w->ch.fd == -1 || w->acked == 0)
+		/* The dead are reaped. */
+		if (w->pid == -1 || w->ch.fd == -1)
 			continue;
+		if (w->acked == 0) {
+			/*
+			 * Start-up has a deadline of its own.  A replacement
+			 * must take its table within the timeout, as it would
+			 * answer a heartbeat: its socket's clients wait on it.
+			 */
+			if (ms.startup_deadline_ms > 0)
+				continue;
+			if (now - w->started_ms < limit) {
+				next = deadline_earliest(next,
+				    w->started_ms + limit);
+				continue;
+			}
+			log_warnx("worker %d (pid %ld) did not take its table "
+			    "in %lld ms; killing it", w->id, (long)w->pid,
+			    (long long)(now - w->started_ms));
+			master_worker_kill(w);
+			continue;
+		}
 		if (w->ping_sent_ms != 0) {
 			if (now - w->ping_sent_ms < limit) {
 				next = deadline_earliest(next, w->ping_sent_ms + limit);

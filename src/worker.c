@@ -41,6 +41,7 @@ static volatile sig_atomic_t	 quit;
 static volatile sig_atomic_t	 hook_garbage, hook_violation, hook_fatal;
 static volatile sig_atomic_t	 hook_forge, hook_write_other;
 static int			 test_hooks;
+static const char		*test_stall_file;
 static int			 use_sandbox = 1;
 
 static void	worker_channel_io(void *, int);
@@ -620,10 +621,16 @@ run_test_hooks(void)
 	}
 }
 
+/*
+ * value: that of TCPPROXY_TEST_HOOKS, or NULL.  A path (from /) also
+ * names a stall file: a worker started while it exists waits, before it
+ * takes its table, until it is gone, as a worker stuck at start would.
+ */
 void
-worker_set_test_hooks(int on)
+worker_set_test_hooks(const char *value)
 {
-	test_hooks = on;
+	test_hooks = value != NULL;
+	test_stall_file = value != NULL && value[0] == '/' ? value : NULL;
 }
 
 void
@@ -740,6 +747,8 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 	log_set_startup(0);
 	detach_stdio(detach);
 
+	while (test_stall_file != NULL && access(test_stall_file, F_OK) == 0)
+		usleep(50 * 1000);
 	if (proc_drop_privileges(ident, err, sizeof(err)) == -1)
 		fatalx("cannot drop privileges: %s", err);
 	if (ident->change_uid || ident->chroot != NULL)

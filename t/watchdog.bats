@@ -9,8 +9,6 @@ setup() {
 	P=${PORTS[0]}
 }
 
-
-
 @test "a stopped worker misses its heartbeat, is killed and replaced; every client is then served" {
 	start_server echo
 	start_tcpproxy -w 2 --watchdog-timeout 1s -u nobody \
@@ -24,6 +22,27 @@ setup() {
 	wait_replaced "$TP_PID" "$stuck" 2
 	# Both workers serve again: 40 clients spread over them, none hangs.
 	for ((i = 0; i < 40; i++)); do
+		run_timeout 10 "$TBIN/tp-client" -m echo -T 5 -n 1000 127.0.0.1 "$P"
+		[ "$output" = "ok 1000" ]
+	done
+}
+
+@test "a replacement stuck before it takes its table is killed too" {
+	start_server echo
+	stall=$BATS_TEST_TMPDIR/stall
+	TCPPROXY_TEST_HOOKS=$stall start_tcpproxy -w 2 --watchdog-timeout 1s \
+	    -l 127.0.0.1 -p "$P" -r 127.0.0.1 -o "$SERVER_PORT"
+	wait_for_log "ready: 1 listeners, 2 workers"
+	victim=$(workers_of "$TP_PID" | head -1)
+	# its replacement starts while the stall file exists, and waits
+	touch "$stall"
+	kill -KILL "$victim"
+	wait_for_log "worker [12] \(pid $victim\) killed by signal 9"
+	wait_for_log "worker [12] \(pid [0-9]+\) did not take its table in [0-9]+ ms; killing it"
+	rm "$stall"
+	wait_for_count 2 "killed by signal 9"
+	wait_for_count 3 "now serving 1 listeners of generation 1"
+	for ((i = 0; i < 20; i++)); do
 		run_timeout 10 "$TBIN/tp-client" -m echo -T 5 -n 1000 127.0.0.1 "$P"
 		[ "$output" = "ok 1000" ]
 	done
