@@ -67,7 +67,7 @@ printf 'listen 127.0.0.1 %s { remote: 127.0.0.1 %s; fin-timeout: 300; };\nlisten
     "$P" "$S" "$P4" "$S" >"$dir/c.conf"
 cp "$dir/a.conf" "$dir/tcpproxy.conf"
 
-"$TCPPROXY" -D -L stderr:5 -w 2 -c "$dir/tcpproxy.conf" >"$log" 2>&1 &
+"$TCPPROXY" -D -L stderr:5 -w 2 -S none -c "$dir/tcpproxy.conf" >"$log" 2>&1 &
 master=$!
 wait_for 1 "ready: 1 listeners, 2 workers"
 w2=$(worker_pid 2)
