@@ -51,6 +51,8 @@ conf_policy_free(struct conf_policy *p)
 	p->nacl = 0;
 	value_free(&p->accept_proxy);
 	value_free(&p->proxy_header_timeout);
+	value_free(&p->down_after);
+	value_free(&p->down_for);
 	for (i = 0; i < p->ntrusted; i++)
 		value_free(&p->trusted[i]);
 	p->ntrusted = 0;
@@ -60,6 +62,7 @@ void
 conf_free(struct conf *c)
 {
 	struct conf_stanza	*s;
+	size_t			 i;
 
 	while ((s = TAILQ_FIRST(&c->stanzas)) != NULL) {
 		TAILQ_REMOVE(&c->stanzas, s, entry);
@@ -71,6 +74,16 @@ conf_free(struct conf *c)
 		value_free(&s->remote_family);
 		value_free(&s->source_host);
 		value_free(&s->buffer_size);
+		for (i = 0; i < s->nservers; i++) {
+			value_free(&s->servers[i].host);
+			value_free(&s->servers[i].port);
+			value_free(&s->servers[i].weight);
+		}
+		for (i = 0; i < s->nbackups; i++) {
+			value_free(&s->backups[i].host);
+			value_free(&s->backups[i].port);
+		}
+		value_free(&s->balance);
 		conf_policy_free(&s->policy);
 		free(s);
 	}
@@ -111,6 +124,8 @@ conf_policy_copy(struct conf_policy *dst, const struct conf_policy *src)
 	dst->nacl = src->nacl;
 	copy_value(&dst->accept_proxy, &src->accept_proxy);
 	copy_value(&dst->proxy_header_timeout, &src->proxy_header_timeout);
+	copy_value(&dst->down_after, &src->down_after);
+	copy_value(&dst->down_for, &src->down_for);
 	for (i = 0; i < src->ntrusted; i++)
 		copy_value(&dst->trusted[i], &src->trusted[i]);
 	dst->ntrusted = src->ntrusted;
@@ -141,6 +156,8 @@ conf_policy_set(struct conf *c, struct conf_policy *p, const char *key,
 		offsetof(struct conf_policy, accept_proxy) },
 	    { "proxy-header-timeout",
 		offsetof(struct conf_policy, proxy_header_timeout) },
+	    { "down-after", offsetof(struct conf_policy, down_after) },
+	    { "down-for", offsetof(struct conf_policy, down_for) },
 	};
 	size_t	i;
 
@@ -339,6 +356,19 @@ resolve_policy(struct conf *c, struct conf_stanza *s)
 	    &g->max_connections), &l->max_connections);
 	bad |= resolve_count(c, pick(&p->max_per_source, &g->max_per_source),
 	    &l->max_per_source);
+
+	l->down_after = CONF_DOWN_AFTER;
+	if ((v = pick(&p->down_after, &g->down_after)) != NULL) {
+		l->down_after = (uint32_t)strtonum(v->str, 0, 1000, &errstr);
+		if (errstr != NULL) {
+			conf_error(c, &v->pos, "invalid down-after '%s': "
+			    "expected 0 (never) to 1000 failed connects",
+			    v->str);
+			bad = -1;
+		}
+	}
+	bad |= resolve_duration(c, pick(&p->down_for, &g->down_for),
+	    CONF_DOWN_FOR_MS, &l->down_for_ms);
 
 	l->keepalive = 1;
 	if ((v = pick(&p->keepalive, &g->keepalive)) != NULL) {
@@ -579,6 +609,112 @@ resolve_source(struct conf *c, struct conf_stanza *s, int family)
 	return (0);
 }
 
+/* Only addresses of a family that a source: address was found for. */
+static int
+source_fits(const struct conf_stanza *s, const struct addr *a)
+{
+	if (s->source_host.str == NULL)
+		return (1);
+	return ((a->ss.ss_family == AF_INET && s->source4.ss.ss_family) ||
+	    (a->ss.ss_family == AF_INET6 && s->source6.ss.ss_family));
+}
+
+/* Append one group's addresses; -1 (reported) when there is no room. */
+static int
+upstream_add(struct conf *c, struct conf_stanza *s,
+    const struct addr_list *list, const struct conf_value *where,
+    unsigned int weight)
+{
+	struct conf_upstream	*up = &s->up;
+	size_t			 i, added = 0;
+
+	for (i = 0; i < list->n; i++) {
+		if (!source_fits(s, &list->a[i]))
+			continue;
+		if (up->n == REMOTES_MAX) {
+			conf_error(c, &where->pos, "more than %d remote "
+			    "addresses in one stanza", REMOTES_MAX);
+			return (-1);
+		}
+		up->a[up->n] = list->a[i];
+		up->group[up->n++] = up->ngroups;
+		added++;
+	}
+	if (added == 0) {
+		conf_error(c, &where->pos, "'%s' has no address that the "
+		    "source address can reach", where->str);
+		return (-1);
+	}
+	up->weight[up->ngroups++] = (uint8_t)weight;
+	return (0);
+}
+
+/*
+ * server: and backup: lines, after remote:, into one ordered list of
+ * groups.  Names resolve as remote's does (remote-resolv, the port).
+ */
+static int
+resolve_upstream(struct conf *c, struct conf_stanza *s, int family)
+{
+	struct conf_upstream	*up = &s->up;
+	struct addr_list	 list;
+	const struct conf_backend *b;
+	unsigned short		 port;
+	const char		*errstr;
+	char			 err[256];
+	size_t			 i;
+	long long		 weight;
+	int			 bad = 0, balance;
+
+	memset(up, 0, sizeof(*up));
+	if (upstream_add(c, s, &s->remotes, &s->remote_host, 1) == -1)
+		return (-1);
+	for (i = 0; i < s->nservers + s->nbackups; i++) {
+		b = i < s->nservers ? &s->servers[i] :
+		    &s->backups[i - s->nservers];
+		weight = 1;
+		if (b->weight.str != NULL) {
+			weight = strtonum(b->weight.str, 1, WEIGHT_MAX, &errstr);
+			if (errstr != NULL) {
+				conf_error(c, &b->weight.pos, "invalid weight "
+				    "'%s': expected 1 to %d", b->weight.str,
+				    WEIGHT_MAX);
+				bad = 1;
+				continue;
+			}
+		}
+		if (port_of(c, &b->port, &port) == -1) {
+			bad = 1;
+			continue;
+		}
+		if (addr_resolve(b->host.str, port, family, 0, &list, err,
+		    sizeof(err)) == -1) {
+			conf_error(c, &b->host.pos, "%s: %s", i < s->nservers ?
+			    "server" : "backup", err);
+			bad = 1;
+			continue;
+		}
+		if (upstream_add(c, s, &list, &b->host, (unsigned int)weight)
+		    == -1)
+			return (-1);
+		if (i + 1 == s->nservers)
+			up->nbalanced = up->ngroups;
+	}
+	if (s->nservers == 0)
+		up->nbalanced = 1;
+	up->balance = BALANCE_FIRST;
+	if (s->balance.str != NULL) {
+		if ((balance = upstream_balance_parse(s->balance.str)) == -1) {
+			conf_error(c, &s->balance.pos, "invalid balance '%s': "
+			    "expected first, round-robin or source-hash",
+			    s->balance.str);
+			bad = 1;
+		} else
+			up->balance = (uint8_t)balance;
+	}
+	return (bad ? -1 : 0);
+}
+
 static int
 resolve_stanza(struct conf *c, struct conf_stanza *s)
 {
@@ -622,6 +758,8 @@ resolve_stanza(struct conf *c, struct conf_stanza *s)
 	}
 	if (s->source_host.str != NULL &&
 	    resolve_source(c, s, rfamily) == -1)
+		bad = 1;
+	else if (resolve_upstream(c, s, rfamily) == -1)
 		bad = 1;
 	if (resolve_policy(c, s) == -1)
 		bad = 1;

@@ -12,6 +12,7 @@
 #include "acl.h"
 #include "addr.h"
 #include "proxyhdr.h"
+#include "upstream.h"
 
 #define CONF_BUFSIZE_DEFAULT	10240
 #define CONF_BUFSIZE_MAX	(64 * 1024 * 1024)
@@ -51,6 +52,8 @@ struct conf_policy {
 	size_t			 nacl;
 	struct conf_value	 accept_proxy;
 	struct conf_value	 proxy_header_timeout;
+	struct conf_value	 down_after;
+	struct conf_value	 down_for;
 	struct conf_value	 trusted[PROXYHDR_TRUSTED_MAX];
 	size_t			 ntrusted;	/* a stanza's own replace these */
 };
@@ -71,12 +74,37 @@ struct conf_limits {
 	uint8_t			 ntrusted;
 	uint32_t		 proxy_header_timeout_ms;
 	struct acl_rule		 trusted[PROXYHDR_TRUSTED_MAX];
+	uint32_t		 down_after;
+	uint32_t		 down_for_ms;
 };
 
 #define CONF_CONNECT_TIMEOUT_MS	10000
 #define CONF_FIN_TIMEOUT_MS	60000
 #define CONF_SOURCE_PREFIX6	64
 #define CONF_PROXY_HEADER_TIMEOUT_MS 5000
+
+#define CONF_SERVERS_MAX	8	/* server: lines per stanza */
+#define CONF_BACKUPS_MAX	8	/* backup: lines per stanza */
+#define CONF_DOWN_AFTER		3	/* failed connects in a row */
+#define CONF_DOWN_FOR_MS	30000
+
+/* A server: or backup: line. */
+struct conf_backend {
+	struct conf_value	 host;
+	struct conf_value	 port;
+	struct conf_value	 weight;	/* server: only */
+};
+
+/* Every address to connect to, grouped; see struct proto_listener. */
+struct conf_upstream {
+	size_t			 n;
+	struct addr		 a[REMOTES_MAX];
+	uint8_t			 group[REMOTES_MAX];
+	uint8_t			 ngroups;
+	uint8_t			 nbalanced;
+	uint8_t			 balance;
+	uint8_t			 weight[GROUPS_MAX];
+};
 
 struct conf_stanza {
 	TAILQ_ENTRY(conf_stanza) entry;
@@ -89,11 +117,17 @@ struct conf_stanza {
 	struct conf_value	 remote_family;
 	struct conf_value	 source_host;
 	struct conf_value	 buffer_size;
+	struct conf_backend	 servers[CONF_SERVERS_MAX];
+	size_t			 nservers;
+	struct conf_backend	 backups[CONF_BACKUPS_MAX];
+	size_t			 nbackups;
+	struct conf_value	 balance;
 	struct conf_policy	 policy;
 
 	/* Filled in by conf_resolve(). */
 	struct addr_list	 locals;
 	struct addr_list	 remotes;	/* only families a source fits */
+	struct conf_upstream	 up;		/* remotes, servers, backups */
 	struct addr		 source4;	/* family 0: none */
 	struct addr		 source6;
 	size_t			 bufsize;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "health.h"
 #include "addr.h"
 #include "conf.h"
 #include "listener.h"
@@ -389,9 +390,17 @@ listener_to_proto(const struct listener *l, uint32_t generation,
 	p->generation = generation;
 	p->bufsize = (uint32_t)s->bufsize;
 	p->local = l->local;
-	p->nremotes = (uint32_t)s->remotes.n;
-	for (i = 0; i < s->remotes.n; i++)
-		p->remotes[i] = s->remotes.a[i];
+	p->nremotes = (uint32_t)s->up.n;
+	for (i = 0; i < s->up.n; i++) {
+		p->remotes[i] = s->up.a[i];
+		p->remote_group[i] = s->up.group[i];
+	}
+	p->ngroups = s->up.ngroups;
+	p->nbalanced = s->up.nbalanced;
+	p->balance = s->up.balance;
+	memcpy(p->weight, s->up.weight, sizeof(p->weight));
+	p->down_after = s->limits.down_after;
+	p->down_for_ms = s->limits.down_for_ms;
 	p->source4 = s->source4;
 	p->source6 = s->source6;
 	p->connect_timeout_ms = s->limits.connect_timeout_ms;
@@ -421,9 +430,18 @@ listener_describe(const struct listener *l, char *buf, size_t len)
 	size_t				 i;
 
 	snprintf(buf, len, "%s ->", addr_fmt(&l->local, a, sizeof(a)));
-	for (i = 0; i < s->remotes.n; i++) {
-		strlcat(buf, i ? ", " : " ", len);
-		strlcat(buf, addr_fmt(&s->remotes.a[i], a, sizeof(a)), len);
+	for (i = 0; i < s->up.n; i++) {
+		/* Groups past the balanced ones are backups. */
+		if (i > 0 && s->up.group[i] != s->up.group[i - 1] &&
+		    s->up.group[i] >= s->up.nbalanced)
+			strlcat(buf, " backup ", len);
+		else
+			strlcat(buf, i ? ", " : " ", len);
+		strlcat(buf, addr_fmt(&s->up.a[i], a, sizeof(a)), len);
+	}
+	if (s->up.nbalanced > 1) {
+		strlcat(buf, " balance ", len);
+		strlcat(buf, upstream_balance_name(s->up.balance), len);
 	}
 	if (s->source4.ss.ss_family != 0) {
 		strlcat(buf, " source ", len);
@@ -432,5 +450,37 @@ listener_describe(const struct listener *l, char *buf, size_t len)
 	if (s->source6.ss.ss_family != 0) {
 		strlcat(buf, " source ", len);
 		strlcat(buf, addr_fmt_host(&s->source6, a, sizeof(a)), len);
+	}
+}
+
+/*
+ * The listener's remote addresses that passive health holds down now,
+ * "127.0.0.1:7000 (25000 ms left, 3 failed)" comma-separated, or "".
+ * with_times 0: the addresses only.
+ */
+void
+listener_down_remotes(const struct listener *l, int64_t now_ms,
+    int with_times, char *buf, size_t len)
+{
+	const struct conf_upstream	*up = &l->stanza->up;
+	char				 a[ADDR_STRLEN], more[64];
+	size_t				 i;
+	uint32_t			 fails;
+	int64_t				 left;
+
+	buf[0] = '\0';
+	if (l->stanza->limits.down_after == 0)
+		return;
+	for (i = 0; i < up->n; i++) {
+		if ((left = health_down_left(&up->a[i], now_ms, &fails)) == 0)
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, with_times ? ", " : ",", len);
+		strlcat(buf, addr_fmt(&up->a[i], a, sizeof(a)), len);
+		if (with_times) {
+			snprintf(more, sizeof(more), " (%lld ms left, %u "
+			    "failed)", (long long)left, fails);
+			strlcat(buf, more, len);
+		}
 	}
 }

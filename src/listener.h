@@ -45,6 +45,8 @@ void	listener_table_free(struct listener_table *,
 void	listener_to_proto(const struct listener *, uint32_t,
 	    struct proto_listener *);
 void	listener_describe(const struct listener *, char *, size_t);
+void	listener_down_remotes(const struct listener *, int64_t, int, char *,
+	    size_t);
 int	listener_worker_socket(struct listener *, int);
 void	listener_table_drop_worker(struct listener_table *, int);
 void	listener_table_close_sockets(struct listener_table *);

@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "control.h"
 #include "counts.h"
+#include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -630,6 +631,8 @@ main(int argc, char *argv[])
 	setup.watchdog_ms = o.watchdog_ms;
 	if (counts_init(o.nworkers, err, sizeof(err)) == -1)
 		fatalx("shared connection counts: %s", err);
+	if (health_init(err, sizeof(err)) == -1)
+		fatalx("shared remote health: %s", err);
 	/* A new master of an upgrade is detached already, or stays put. */
 	setup.notify_fd = o.daemonize && !upgrade_active() ? daemonize() : -1;
 	setup.pidfile_path = o.pidfile;

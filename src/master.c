@@ -383,6 +383,9 @@ stats_log(void)
 		    (unsigned long long)l->counters.sent,
 		    (unsigned long long)l->counters.received,
 		    (unsigned long long)l->counters.proxy_rejected);
+		listener_down_remotes(l, clock_now_ms(), 1, buf, sizeof(buf));
+		if (buf[0] != '\0')
+			log_notice("listener %u remotes down: %s", l->id, buf);
 	}
 	if (ms.stats.retired > 0)
 		log_notice("%llu connection%s on listeners no longer "

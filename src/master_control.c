@@ -133,22 +133,35 @@ send_listeners(uint32_t client)
 {
 	struct control_record	 r;
 	const struct listener	*l;
-	char			 a[ADDR_STRLEN], remotes[512];
+	char			 a[ADDR_STRLEN], remotes[1024], backups[1024];
+	char			 down[1024];
 	size_t			 i;
 
 	TAILQ_FOREACH(l, &ms.table->list, entry) {
-		remotes[0] = '\0';
-		for (i = 0; i < l->stanza->remotes.n; i++) {
-			if (i > 0)
-				strlcat(remotes, ",", sizeof(remotes));
-			strlcat(remotes, addr_fmt(&l->stanza->remotes.a[i], a,
-			    sizeof(a)), sizeof(remotes));
+		const struct conf_upstream	*up = &l->stanza->up;
+
+		/* remote: and server: addresses, then backup: ones. */
+		remotes[0] = backups[0] = '\0';
+		for (i = 0; i < up->n; i++) {
+			char	*to = up->group[i] < up->nbalanced ? remotes :
+			    backups;
+
+			if (to[0] != '\0')
+				strlcat(to, ",", sizeof(remotes));
+			strlcat(to, addr_fmt(&up->a[i], a, sizeof(a)),
+			    sizeof(remotes));
 		}
+		listener_down_remotes(l, clock_now_ms(), 0, down,
+		    sizeof(down));
 		control_record_begin(&r, "listener");
 		control_record_u64(&r, "id", l->id);
 		control_record_str(&r, "local", addr_fmt(&l->local, a,
 		    sizeof(a)));
 		control_record_str(&r, "remotes", remotes);
+		if (backups[0] != '\0')
+			control_record_str(&r, "backups", backups);
+		if (down[0] != '\0')
+			control_record_str(&r, "down", down);
 		control_record_str(&r, "state", ms.stopping ? "closed" :
 		    l->paused ? "draining" : "accepting");
 		control_record_u64(&r, "connections", l->connections);

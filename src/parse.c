@@ -9,6 +9,9 @@
  *		buffer-size: size;
  *	};
  *
+ * plus what tcpproxy.conf(5) adds: limits, rules, the PROXY protocol,
+ * server:, backup:, balance:, down-after:, down-for: and so on.
+ *
  * It accepts everything the original accepted, and more leniently: any
  * white space or comment between tokens, no space needed after ':', '}'
  * and ';' apart, a last comment without a newline, IPv6 scope ids.
@@ -222,6 +225,7 @@ resync_stanza(struct scanner *sc)
 
 enum stmt_key {
 	KEY_RESOLV, KEY_REMOTE, KEY_REMOTE_RESOLV, KEY_SOURCE, KEY_BUFFER_SIZE,
+	KEY_SERVER, KEY_BACKUP, KEY_BALANCE,
 	KEY_POLICY,	/* conf_policy_set() takes it */
 	KEY_SHUTDOWN_TIMEOUT,
 	KEY_METRICS
@@ -238,6 +242,13 @@ static const struct {
 	{ "resolv",	   KEY_RESOLV,	      1, 1, 0, "ipv4 or ipv6" },
 	{ "remote",	   KEY_REMOTE,	      2, 2, 0, "a host and a port" },
 	{ "remote-resolv", KEY_REMOTE_RESOLV, 1, 1, 0, "ipv4 or ipv6" },
+	{ "server",	   KEY_SERVER,	      2, 4, 0,
+	    "a host, a port and an optional 'weight N'" },
+	{ "backup",	   KEY_BACKUP,	      2, 2, 0, "a host and a port" },
+	{ "balance",	   KEY_BALANCE,	      1, 1, 0,
+	    "first, round-robin or source-hash" },
+	{ "down-after",	   KEY_POLICY,	      1, 1, 1, "a number" },
+	{ "down-for",	   KEY_POLICY,	      1, 1, 1, "a time" },
 	{ "source",	   KEY_SOURCE,	      1, 1, 0, "a host" },
 	{ "buffer-size",   KEY_BUFFER_SIZE,   1, 1, 0, "a size" },
 	{ "connect-timeout", KEY_POLICY,      1, 1, 0, "a time" },
@@ -275,6 +286,40 @@ set_policy(struct scanner *sc, struct conf_policy *p, const char *key,
 	    0 : -1);
 }
 
+/* server: host port [weight N]; backup: host port; in the order given. */
+static int
+parse_backend(struct scanner *sc, struct conf_stanza *st, int server,
+    const struct token *values, size_t nv)
+{
+	struct conf_backend	*b;
+
+	if (server && st->nservers == CONF_SERVERS_MAX) {
+		conf_error(sc->conf, &values[0].pos, "more than %d server "
+		    "lines in one stanza", CONF_SERVERS_MAX);
+		return (-1);
+	}
+	if (!server && st->nbackups == CONF_BACKUPS_MAX) {
+		conf_error(sc->conf, &values[0].pos, "more than %d backup "
+		    "lines in one stanza", CONF_BACKUPS_MAX);
+		return (-1);
+	}
+	if (nv == 3 || (nv == 4 && strcmp(values[2].word, "weight") != 0)) {
+		conf_error(sc->conf, &values[2].pos, "expected 'weight N' "
+		    "after the port, found '%s'", values[2].word);
+		return (-1);
+	}
+	b = server ? &st->servers[st->nservers] : &st->backups[st->nbackups];
+	if (set(sc, &b->host, &values[0]) == -1 ||
+	    set(sc, &b->port, &values[1]) == -1 ||
+	    (nv == 4 && set(sc, &b->weight, &values[3]) == -1))
+		return (-1);
+	if (server)
+		st->nservers++;
+	else
+		st->nbackups++;
+	return (0);
+}
+
 /*
  * One statement, its first word already scanned: inside a stanza, or
  * at the top of the file (st NULL) where only the global keywords
@@ -285,7 +330,7 @@ static int
 parse_statement(struct scanner *sc, struct conf_stanza *st,
     struct token *first)
 {
-	struct token	 values[2], t, keytok = *first;
+	struct token	 values[4], t, keytok = *first;
 	char		*colon, *rest = NULL;
 	size_t		 k, nv = 0;
 
@@ -347,7 +392,7 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 			resync_statement(sc);
 			return (-1);
 		}
-		if (nv < 2)
+		if (nv < sizeof(values) / sizeof(values[0]))
 			values[nv] = t;
 		nv++;
 	}
@@ -378,6 +423,12 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 		return (set(sc, &st->remote_port, &values[1]));
 	case KEY_REMOTE_RESOLV:
 		return (set(sc, &st->remote_family, &values[0]));
+	case KEY_SERVER:
+	case KEY_BACKUP:
+		return (parse_backend(sc, st, keywords[k].key == KEY_SERVER,
+		    values, nv));
+	case KEY_BALANCE:
+		return (set(sc, &st->balance, &values[0]));
 	case KEY_SOURCE:
 		return (set(sc, &st->source_host, &values[0]));
 	case KEY_BUFFER_SIZE:

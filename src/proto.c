@@ -61,11 +61,40 @@ rules_ok(const struct acl_rule *r, size_t n)
 
 /* ---- master -> worker ---- */
 
+/*
+ * The groups upstream_order() walks: numbered from 0 in the order of
+ * the addresses, none empty, the balanced ones weighted.
+ */
+static const char *
+upstream_content(const struct proto_listener *p)
+{
+	uint32_t	i;
+
+	if (p->ngroups == 0 || p->ngroups > GROUPS_MAX ||
+	    p->nbalanced == 0 || p->nbalanced > p->ngroups ||
+	    p->balance >= BALANCE_COUNT)
+		return ("bad listener remote groups");
+	if (p->remote_group[0] != 0 ||
+	    p->remote_group[p->nremotes - 1] != p->ngroups - 1)
+		return ("bad listener remote groups");
+	for (i = 1; i < p->nremotes; i++)
+		if (p->remote_group[i] != p->remote_group[i - 1] &&
+		    p->remote_group[i] != p->remote_group[i - 1] + 1)
+			return ("bad listener remote groups");
+	for (i = 0; i < p->nbalanced; i++)
+		if (p->weight[i] == 0 || p->weight[i] > WEIGHT_MAX)
+			return ("listener weight out of range");
+	if (p->down_after > 1000)
+		return ("listener down-after out of range");
+	return (NULL);
+}
+
 /* Everything the worker indexes, shifts, allocates or waits by. */
 static const char *
 listener_content(const struct msg *m)
 {
 	struct proto_listener	p;
+	const char		*bad;
 	uint32_t		i;
 
 	memcpy(&p, m->data, sizeof(p));
@@ -73,11 +102,13 @@ listener_content(const struct msg *m)
 		return ("listener buffer size out of range");
 	if (!addr_ok(&p.local, AF_UNSPEC, 0))
 		return ("bad listener address");
-	if (p.nremotes == 0 || p.nremotes > ADDR_MAX)
+	if (p.nremotes == 0 || p.nremotes > REMOTES_MAX)
 		return ("listener remote count out of range");
 	for (i = 0; i < p.nremotes; i++)
 		if (!addr_ok(&p.remotes[i], AF_UNSPEC, 0))
 			return ("bad listener remote address");
+	if ((bad = upstream_content(&p)) != NULL)
+		return (bad);
 	if (!addr_ok(&p.source4, AF_INET, 1) ||
 	    !addr_ok(&p.source6, AF_INET6, 1))
 		return ("bad listener source address");

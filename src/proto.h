@@ -34,8 +34,9 @@
 #include "acl.h"
 #include "addr.h"
 #include "proxyhdr.h"
+#include "upstream.h"
 
-#define PROTO_VERSION	5
+#define PROTO_VERSION	6
 
 enum proto_type {
 	/* master -> worker */
@@ -69,7 +70,21 @@ struct proto_listener {
 	uint32_t	bufsize;
 	uint32_t	nremotes;
 	struct addr	local;
-	struct addr	remotes[ADDR_MAX];
+	/*
+	 * Where to connect, in groups: 0 is remote:, then the server:
+	 * lines, then the backup: lines.  remote_group[] says whose each
+	 * address is, in order; groups below nbalanced take turns as
+	 * balance says, weighted, and the rest are tried after, in order.
+	 */
+	struct addr	remotes[REMOTES_MAX];
+	uint8_t		remote_group[REMOTES_MAX];
+	uint8_t		ngroups;
+	uint8_t		nbalanced;
+	uint8_t		balance;	/* BALANCE_* */
+	uint8_t		weight[GROUPS_MAX];	/* 1 to WEIGHT_MAX */
+	/* Passive health: down after so many failed connects in a row. */
+	uint32_t	down_after;	/* 0: never */
+	uint32_t	down_for_ms;
 	struct addr	source4;	/* family 0: kernel's choice */
 	struct addr	source6;
 	/* Limits and policy; 0 means off unless said otherwise. */

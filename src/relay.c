@@ -31,11 +31,13 @@
 #include "acl.h"
 #include "clock.h"
 #include "counts.h"
+#include "health.h"
 #include "log.h"
 #include "proxyhdr.h"
 #include "proxyproto.h"
 #include "relay.h"
 #include "sockopt.h"
+#include "upstream.h"
 #include "worker.h"
 
 #define FORWARD_BURST	8	/* reads per wake-up while data keeps coming */
@@ -242,6 +244,11 @@ relay_established(struct relay *r)
 
 	r->state = RELAY_ESTABLISHED;
 	r->active_ms = clock_now_ms();
+	if (r->listener->conf.down_after > 0 &&
+	    health_succeeded(&r->remote.addr))
+		log_notice("remote %s of %s answers again: up",
+		    addr_fmt(&r->remote.addr, remote, sizeof(remote)),
+		    r->listener->name);
 	if (r->listener->conf.proxy_protocol != 0 && send_proxy_header(r) == -1) {
 		relay_close(r, REASON_ERROR, 1);
 		return;
@@ -262,17 +269,25 @@ relay_established(struct relay *r)
 	relay_update_events(r);
 }
 
-/* The connect attempt to remote index next_remote - 1 failed. */
+/* The connect attempt to remote order[next_remote - 1] failed. */
 static void
 relay_connect_failed(struct relay *r, int error)
 {
-	char	remote[ADDR_STRLEN];
+	const struct proto_listener	*lc = &r->listener->conf;
+	char				 remote[ADDR_STRLEN];
 
 	r->last_errno = error;
 	log_info("relay %llu: connect to %s failed: %s",
 	    (unsigned long long)r->id,
 	    addr_fmt(&r->remote.addr, remote, sizeof(remote)),
 	    strerror(error));
+	/* Not the remote's fault when we could not even make a socket. */
+	if (error != ENOMEM && error != EMFILE && error != ENFILE &&
+	    health_failed(&r->remote.addr, lc->down_after, lc->down_for_ms,
+	    clock_now_ms()))
+		log_notice("remote %s of %s: %u failed connects in a row, "
+		    "down for %u ms", remote, r->listener->name,
+		    lc->down_after, lc->down_for_ms);
 	if (r->remote.fd != -1) {
 		pollset_close(&r->worker->ps, r->remote.slot, r->remote.fd);
 		r->remote.fd = -1;
@@ -289,7 +304,10 @@ relay_try_connect(struct relay *r)
 	struct worker			*w = r->worker;
 	int				 fd;
 
-	if (r->next_remote >= lc->nremotes) {
+	if (r->next_remote == 0 && r->norder == 0)
+		r->norder = (uint8_t)upstream_order(lc, &r->client.addr,
+		    &r->listener->rr_next, clock_now_ms(), r->order);
+	if (r->next_remote >= r->norder) {
 		char	client[ADDR_STRLEN];
 
 		log_warnx("relay %llu: client %s: cannot connect to any "
@@ -300,7 +318,7 @@ relay_try_connect(struct relay *r)
 		relay_close(r, REASON_CONNECT_FAILED, 0);
 		return;
 	}
-	ra = &lc->remotes[r->next_remote++];
+	ra = &lc->remotes[r->order[r->next_remote++]];
 	r->remote.addr = *ra;
 	src = ra->ss.ss_family == AF_INET6 ? &lc->source6 : &lc->source4;
 

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "counts.h"
+#include "upstream.h"
 
 struct proto_conn;
 struct worker;
@@ -73,7 +74,9 @@ struct relay {
 	struct relay_dir	 up;		/* client -> remote */
 	struct relay_dir	 down;		/* remote -> client */
 	size_t			 bufsize;
-	uint32_t		 next_remote;
+	uint8_t			 order[REMOTES_MAX];	/* remotes to try */
+	uint8_t			 norder;
+	uint8_t			 next_remote;	/* in order[] */
 	int			 last_errno;
 	int64_t			 started_ms;
 	int64_t			 attempt_ms;	/* this connect attempt began */

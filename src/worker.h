@@ -27,6 +27,7 @@ struct wlistener {
 	size_t			 counters;	/* index in worker.counters */
 	unsigned int		 refs;		/* relays using conf */
 	uint64_t		 nrelays;	/* open connections */
+	uint32_t		 rr_next;	/* balance: round-robin turn */
 };
 
 TAILQ_HEAD(wlistener_list, wlistener);

@@ -22,6 +22,7 @@
 #include "channel.h"
 #include "conf.h"
 #include "counts.h"
+#include "health.h"
 #include "msg.h"
 #include "proto.h"
 
@@ -48,7 +49,8 @@ clients_init(void)
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &m6->sin6_addr);
 	clients[2].len = sizeof(*m6);
 	/* One row, ours, as a worker has. */
-	if (counts_init(1, err, sizeof(err)) == -1)
+	if (counts_init(1, err, sizeof(err)) == -1 ||
+	    health_init(err, sizeof(err)) == -1)
 		fuzz_die(err);
 	counts_set_worker(1);
 }
@@ -103,7 +105,7 @@ listener(const struct msg *m)
 	if (p.bufsize == 0 || p.bufsize > CONF_BUFSIZE_MAX)
 		fuzz_die("check passed a buffer size the worker cannot have");
 	/* Past the arrays is still inside the struct: ASan cannot see it. */
-	if (p.nremotes == 0 || p.nremotes > ADDR_MAX ||
+	if (p.nremotes == 0 || p.nremotes > REMOTES_MAX ||
 	    p.nacl > ACL_MAX || p.ntrusted > PROXYHDR_TRUSTED_MAX)
 		fuzz_die("check passed a count beyond its array");
 	if (p.source_prefix4 > 32 || p.source_prefix6 > 128)
@@ -123,6 +125,23 @@ listener(const struct msg *m)
 	if (p.accept_proxy != 0 && (p.ntrusted == 0 ||
 	    p.proxy_header_timeout_ms == 0))
 		fuzz_die("check passed a header nobody may send or no bound");
+	/* The connect order: every index a remote, each address once. */
+	for (i = 0; i < 3; i++) {
+		uint8_t		order[REMOTES_MAX], seen[REMOTES_MAX];
+		uint32_t	rr = i * 7;
+		size_t		n, j;
+
+		memset(seen, 0, sizeof(seen));
+		n = upstream_order(&p, &clients[i], &rr, 0, order);
+		if (n != p.nremotes)
+			fuzz_die("connect order does not try every remote");
+		for (j = 0; j < n; j++) {
+			if (order[j] >= p.nremotes || seen[order[j]]++)
+				fuzz_die("connect order repeats or overruns");
+			(void)health_failed(&p.remotes[order[j]], p.down_after,
+			    p.down_for_ms, 1);
+		}
+	}
 	for (i = 0; i < 3; i++) {
 		if (counts_reserve(&p, &hold) == 0)
 			(void)counts_acquire(&p, &clients[i], &hold);

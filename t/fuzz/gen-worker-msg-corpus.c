@@ -83,9 +83,20 @@ good_listener(struct proto_listener *p)
 	p->generation = 2;
 	p->bufsize = 10240;
 	v4(&p->local, "127.0.0.1", 8000);
-	p->nremotes = 2;
+	p->nremotes = 4;
 	v6(&p->remotes[0], "::1", 7000);
 	v4(&p->remotes[1], "127.0.0.1", 7000);
+	v4(&p->remotes[2], "127.0.0.2", 7000);	/* server: ... weight 3 */
+	v4(&p->remotes[3], "127.0.0.3", 7000);	/* backup: */
+	p->remote_group[2] = 1;
+	p->remote_group[3] = 2;
+	p->ngroups = 3;
+	p->nbalanced = 2;
+	p->balance = BALANCE_SOURCE_HASH;
+	p->weight[0] = 1;
+	p->weight[1] = 3;
+	p->down_after = 3;
+	p->down_for_ms = 30000;
 	v4(&p->source4, "127.0.0.2", 0);
 	v6(&p->source6, "::1", 0);
 	p->connect_timeout_ms = 5000;
@@ -132,8 +143,20 @@ main(int argc, char *argv[])
 	p.proxy_header_timeout_ms = 0;
 	seed("listener-proxy-forever", 1, PROTO_LISTENER, &p, sizeof(p));
 	good_listener(&p);
-	p.nremotes = ADDR_MAX + 1;
-	seed("listener-remotes17", 1, PROTO_LISTENER, &p, sizeof(p));
+	p.nremotes = REMOTES_MAX + 1;
+	seed("listener-remotes33", 1, PROTO_LISTENER, &p, sizeof(p));
+	good_listener(&p);
+	p.remote_group[3] = 3;		/* a group skipped */
+	seed("listener-group-gap", 1, PROTO_LISTENER, &p, sizeof(p));
+	good_listener(&p);
+	p.nbalanced = 4;
+	seed("listener-nbalanced", 1, PROTO_LISTENER, &p, sizeof(p));
+	good_listener(&p);
+	p.weight[1] = 0;
+	seed("listener-weight0", 1, PROTO_LISTENER, &p, sizeof(p));
+	good_listener(&p);
+	p.balance = BALANCE_COUNT;
+	seed("listener-balance", 1, PROTO_LISTENER, &p, sizeof(p));
 	good_listener(&p);
 	p.remotes[1].len = sizeof(struct sockaddr_in6);
 	seed("listener-remote-len", 1, PROTO_LISTENER, &p, sizeof(p));
