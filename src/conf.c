@@ -53,6 +53,7 @@ conf_policy_free(struct conf_policy *p)
 	value_free(&p->proxy_header_timeout);
 	value_free(&p->down_after);
 	value_free(&p->down_for);
+	value_free(&p->resolve_interval);
 	for (i = 0; i < p->ntrusted; i++)
 		value_free(&p->trusted[i]);
 	p->ntrusted = 0;
@@ -126,6 +127,7 @@ conf_policy_copy(struct conf_policy *dst, const struct conf_policy *src)
 	copy_value(&dst->proxy_header_timeout, &src->proxy_header_timeout);
 	copy_value(&dst->down_after, &src->down_after);
 	copy_value(&dst->down_for, &src->down_for);
+	copy_value(&dst->resolve_interval, &src->resolve_interval);
 	for (i = 0; i < src->ntrusted; i++)
 		copy_value(&dst->trusted[i], &src->trusted[i]);
 	dst->ntrusted = src->ntrusted;
@@ -158,6 +160,8 @@ conf_policy_set(struct conf *c, struct conf_policy *p, const char *key,
 		offsetof(struct conf_policy, proxy_header_timeout) },
 	    { "down-after", offsetof(struct conf_policy, down_after) },
 	    { "down-for", offsetof(struct conf_policy, down_for) },
+	    { "resolve-interval",
+		offsetof(struct conf_policy, resolve_interval) },
 	};
 	size_t	i;
 
@@ -369,6 +373,14 @@ resolve_policy(struct conf *c, struct conf_stanza *s)
 	}
 	bad |= resolve_duration(c, pick(&p->down_for, &g->down_for),
 	    CONF_DOWN_FOR_MS, &l->down_for_ms);
+	bad |= resolve_duration(c, pick(&p->resolve_interval,
+	    &g->resolve_interval), 0, &l->resolve_interval_ms);
+	if (l->resolve_interval_ms > 0 && l->resolve_interval_ms < 1000) {
+		v = pick(&p->resolve_interval, &g->resolve_interval);
+		conf_error(c, &v->pos, "resolve-interval '%s' is under a "
+		    "second", v->str);
+		bad = -1;
+	}
 
 	l->keepalive = 1;
 	if ((v = pick(&p->keepalive, &g->keepalive)) != NULL) {
@@ -619,33 +631,69 @@ source_fits(const struct conf_stanza *s, const struct addr *a)
 	    (a->ss.ss_family == AF_INET6 && s->source6.ss.ss_family));
 }
 
-/* Append one group's addresses; -1 (reported) when there is no room. */
-static int
-upstream_add(struct conf *c, struct conf_stanza *s,
-    const struct addr_list *list, const struct conf_value *where,
-    unsigned int weight)
+/* How many names a stanza connects to: remote, servers, backups. */
+size_t
+conf_upstream_names(const struct conf_stanza *s)
 {
-	struct conf_upstream	*up = &s->up;
-	size_t			 i, added = 0;
+	return (1 + s->nservers + s->nbackups);
+}
 
-	for (i = 0; i < list->n; i++) {
-		if (!source_fits(s, &list->a[i]))
-			continue;
-		if (up->n == REMOTES_MAX) {
-			conf_error(c, &where->pos, "more than %d remote "
-			    "addresses in one stanza", REMOTES_MAX);
+/* Name i of conf_upstream_names(), and its port once resolved. */
+const struct conf_value *
+conf_upstream_name(const struct conf_stanza *s, size_t i,
+    unsigned short *port)
+{
+	if (i == 0) {
+		*port = s->remote_portnum;
+		return (&s->remote_host);
+	}
+	if (i <= s->nservers) {
+		*port = s->servers[i - 1].portnum;
+		return (&s->servers[i - 1].host);
+	}
+	*port = s->backups[i - 1 - s->nservers].portnum;
+	return (&s->backups[i - 1 - s->nservers].host);
+}
+
+/*
+ * Build the groups from one address list per name (lists[i] for name
+ * i), keeping only what source: can reach.  -1 when name *bad has no
+ * such address, or has one too many for REMOTES_MAX (*full set).
+ */
+int
+conf_upstream_build(const struct conf_stanza *s,
+    const struct addr_list *lists, struct conf_upstream *up, size_t *bad,
+    int *full)
+{
+	size_t		 i, j, added;
+	unsigned int	 weight;
+
+	memset(up, 0, sizeof(*up));
+	*full = 0;
+	for (i = 0; i < conf_upstream_names(s); i++) {
+		for (j = added = 0; j < lists[i].n; j++) {
+			if (!source_fits(s, &lists[i].a[j]))
+				continue;
+			if (up->n == REMOTES_MAX) {
+				*bad = i;
+				*full = 1;
+				return (-1);
+			}
+			up->a[up->n] = lists[i].a[j];
+			up->group[up->n++] = up->ngroups;
+			added++;
+		}
+		if (added == 0) {
+			*bad = i;
 			return (-1);
 		}
-		up->a[up->n] = list->a[i];
-		up->group[up->n++] = up->ngroups;
-		added++;
+		weight = i >= 1 && i <= s->nservers ?
+		    s->servers[i - 1].weightnum : 1;
+		up->weight[up->ngroups++] = (uint8_t)weight;
+		if (i == s->nservers)
+			up->nbalanced = up->ngroups;
 	}
-	if (added == 0) {
-		conf_error(c, &where->pos, "'%s' has no address that the "
-		    "source address can reach", where->str);
-		return (-1);
-	}
-	up->weight[up->ngroups++] = (uint8_t)weight;
+	up->balance = s->balancenum;
 	return (0);
 }
 
@@ -656,53 +704,43 @@ upstream_add(struct conf *c, struct conf_stanza *s,
 static int
 resolve_upstream(struct conf *c, struct conf_stanza *s, int family)
 {
-	struct conf_upstream	*up = &s->up;
-	struct addr_list	 list;
-	const struct conf_backend *b;
-	unsigned short		 port;
+	struct addr_list	 lists[1 + CONF_SERVERS_MAX + CONF_BACKUPS_MAX];
+	const struct conf_value	*name;
+	struct conf_backend	*b;
 	const char		*errstr;
 	char			 err[256];
-	size_t			 i;
-	long long		 weight;
-	int			 bad = 0, balance;
+	size_t			 i, badname;
+	unsigned short		 port;
+	int			 bad = 0, balance, full;
 
-	memset(up, 0, sizeof(*up));
-	if (upstream_add(c, s, &s->remotes, &s->remote_host, 1) == -1)
-		return (-1);
-	for (i = 0; i < s->nservers + s->nbackups; i++) {
-		b = i < s->nservers ? &s->servers[i] :
-		    &s->backups[i - s->nservers];
-		weight = 1;
+	s->rfamily = family;
+	lists[0] = s->remotes;
+	for (i = 1; i < conf_upstream_names(s); i++) {
+		b = i <= s->nservers ? &s->servers[i - 1] :
+		    &s->backups[i - 1 - s->nservers];
+		b->weightnum = 1;
 		if (b->weight.str != NULL) {
-			weight = strtonum(b->weight.str, 1, WEIGHT_MAX, &errstr);
+			b->weightnum = (unsigned int)strtonum(b->weight.str, 1,
+			    WEIGHT_MAX, &errstr);
 			if (errstr != NULL) {
 				conf_error(c, &b->weight.pos, "invalid weight "
 				    "'%s': expected 1 to %d", b->weight.str,
 				    WEIGHT_MAX);
 				bad = 1;
-				continue;
 			}
 		}
-		if (port_of(c, &b->port, &port) == -1) {
+		if (port_of(c, &b->port, &b->portnum) == -1) {
 			bad = 1;
 			continue;
 		}
-		if (addr_resolve(b->host.str, port, family, 0, &list, err,
-		    sizeof(err)) == -1) {
-			conf_error(c, &b->host.pos, "%s: %s", i < s->nservers ?
+		if (addr_resolve(b->host.str, b->portnum, family, 0, &lists[i],
+		    err, sizeof(err)) == -1) {
+			conf_error(c, &b->host.pos, "%s: %s", i <= s->nservers ?
 			    "server" : "backup", err);
 			bad = 1;
-			continue;
 		}
-		if (upstream_add(c, s, &list, &b->host, (unsigned int)weight)
-		    == -1)
-			return (-1);
-		if (i + 1 == s->nservers)
-			up->nbalanced = up->ngroups;
 	}
-	if (s->nservers == 0)
-		up->nbalanced = 1;
-	up->balance = BALANCE_FIRST;
+	s->balancenum = BALANCE_FIRST;
 	if (s->balance.str != NULL) {
 		if ((balance = upstream_balance_parse(s->balance.str)) == -1) {
 			conf_error(c, &s->balance.pos, "invalid balance '%s': "
@@ -710,9 +748,21 @@ resolve_upstream(struct conf *c, struct conf_stanza *s, int family)
 			    s->balance.str);
 			bad = 1;
 		} else
-			up->balance = (uint8_t)balance;
+			s->balancenum = (uint8_t)balance;
 	}
-	return (bad ? -1 : 0);
+	if (bad)
+		return (-1);
+	if (conf_upstream_build(s, lists, &s->up, &badname, &full) == -1) {
+		name = conf_upstream_name(s, badname, &port);
+		if (full)
+			conf_error(c, &name->pos, "more than %d remote "
+			    "addresses in one stanza", REMOTES_MAX);
+		else
+			conf_error(c, &name->pos, "'%s' has no address that "
+			    "the source address can reach", name->str);
+		return (-1);
+	}
+	return (0);
 }
 
 static int
@@ -751,6 +801,7 @@ resolve_stanza(struct conf *c, struct conf_stanza *s)
 		    "listen: %s", err);
 		bad = 1;
 	}
+	s->remote_portnum = rport;
 	if (addr_resolve(s->remote_host.str, rport, rfamily, 0, &s->remotes,
 	    err, sizeof(err)) == -1) {
 		conf_error(c, &s->remote_host.pos, "remote: %s", err);

@@ -54,6 +54,7 @@ struct conf_policy {
 	struct conf_value	 proxy_header_timeout;
 	struct conf_value	 down_after;
 	struct conf_value	 down_for;
+	struct conf_value	 resolve_interval;
 	struct conf_value	 trusted[PROXYHDR_TRUSTED_MAX];
 	size_t			 ntrusted;	/* a stanza's own replace these */
 };
@@ -76,6 +77,7 @@ struct conf_limits {
 	struct acl_rule		 trusted[PROXYHDR_TRUSTED_MAX];
 	uint32_t		 down_after;
 	uint32_t		 down_for_ms;
+	uint32_t		 resolve_interval_ms;	/* 0: never again */
 };
 
 #define CONF_CONNECT_TIMEOUT_MS	10000
@@ -93,6 +95,8 @@ struct conf_backend {
 	struct conf_value	 host;
 	struct conf_value	 port;
 	struct conf_value	 weight;	/* server: only */
+	unsigned short		 portnum;	/* resolved */
+	unsigned int		 weightnum;
 };
 
 /* Every address to connect to, grouped; see struct proto_listener. */
@@ -128,6 +132,10 @@ struct conf_stanza {
 	struct addr_list	 locals;
 	struct addr_list	 remotes;	/* only families a source fits */
 	struct conf_upstream	 up;		/* remotes, servers, backups */
+	unsigned short		 remote_portnum;
+	int			 rfamily;	/* of remote-resolv */
+	uint8_t			 balancenum;	/* BALANCE_* */
+	int64_t			 next_resolve_ms; /* master_resolve.c's */
 	struct addr		 source4;	/* family 0: none */
 	struct addr		 source6;
 	size_t			 bufsize;
@@ -150,6 +158,12 @@ struct conf {
 };
 
 typedef void (*conf_report_fn)(const char *);
+
+size_t	conf_upstream_names(const struct conf_stanza *);
+const struct conf_value *conf_upstream_name(const struct conf_stanza *,
+	    size_t, unsigned short *);
+int	conf_upstream_build(const struct conf_stanza *,
+	    const struct addr_list *, struct conf_upstream *, size_t *, int *);
 
 void	conf_init(struct conf *, size_t);
 void	conf_free(struct conf *);

@@ -227,7 +227,8 @@ reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((w = worker_by_pid(pid)) == NULL) {
-			if (!master_metrics_reaped(pid, status))
+			if (!master_metrics_reaped(pid, status) &&
+			    !master_resolve_reaped(pid, status))
 				master_upgrade_reaped(pid, status);
 			continue;
 		}
@@ -877,6 +878,25 @@ master_reload(uint32_t client)
 }
 
 /*
+ * The same listeners and sockets with new settings (resolve-interval):
+ * the table again, as a new generation, to every worker that runs; one
+ * that starts later gets it anyway.
+ */
+void
+master_send_generation(const char *why)
+{
+	int	i;
+
+	ms.table->generation++;
+	log_notice("generation %u: %s; sending it to the workers",
+	    ms.table->generation, why);
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (master_worker_live(&ms.workers[i]))
+			send_table(&ms.workers[i]);
+	all_acked_check();
+}
+
+/*
  * While the workers stop, keep reading what they send: their last lines
  * (a close line per connection) still belong in the log.
  */
@@ -1138,6 +1158,7 @@ master_run(struct master_setup *setup)
 		master_metrics_respawn(now, &next);
 		next = deadline_earliest(next, master_upgrade_deadline());
 		next = deadline_earliest(next, master_watchdog_check(now));
+		next = deadline_earliest(next, master_resolve_check(now));
 		for (i = 0; i < setup->nworkers; i++) {
 			struct worker_proc *w = &ms.workers[i];
 

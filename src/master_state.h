@@ -128,6 +128,11 @@ int	master_reload(uint32_t);
 void	master_stop(int);
 void	master_child_log(const char *, const struct msg *);
 void	master_child_last_words(struct msg_channel *, const char *);
+void	master_send_generation(const char *);
+
+/* master_resolve.c */
+int64_t	master_resolve_check(int64_t);
+int	master_resolve_reaped(pid_t, int);
 
 /* master_metrics.c */
 int	master_metrics_prepare(struct conf *);

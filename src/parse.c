@@ -249,6 +249,7 @@ static const struct {
 	    "first, round-robin or source-hash" },
 	{ "down-after",	   KEY_POLICY,	      1, 1, 1, "a number" },
 	{ "down-for",	   KEY_POLICY,	      1, 1, 1, "a time" },
+	{ "resolve-interval", KEY_POLICY,     1, 1, 1, "a time" },
 	{ "source",	   KEY_SOURCE,	      1, 1, 0, "a host" },
 	{ "buffer-size",   KEY_BUFFER_SIZE,   1, 1, 0, "a size" },
 	{ "connect-timeout", KEY_POLICY,      1, 1, 0, "a time" },

@@ -273,3 +273,49 @@ clients() {
 	[ "$status" -eq 1 ]
 	[[ $output == *"$CONF:11:9: more than 8 server lines in one stanza"* ]]
 }
+
+@test "resolve-interval: a name whose address changes is followed without a reload" {
+	hosts=$BATS_TEST_TMPDIR/hosts
+	printf '127.0.0.91 moving.test\n' >"$hosts"
+	echo_on 127.0.0.91
+	echo_on 127.0.0.92
+	cat >"$CONF" <<-EOF
+	listen 127.0.0.1 $P {
+		remote: moving.test $B;
+		resolve-interval: 1;
+	};
+	EOF
+	# the resolver runs as the workers do: as nobody
+	start_tcpproxy_via "${WITH_HOSTS[@]}" "$hosts" -- -w 2 -u nobody -c "$CONF"
+	wait_for_log "ready: 1 listeners, 2 workers"
+	clients 2
+	expect_served 2 127.0.0.91
+	# the same file (a bind mount follows the inode): written in place
+	printf '127.0.0.92 moving.test\n' >"$hosts"
+	wait_for_log "resolve-interval: the listen stanza at line 1 now connects to 127.0.0.92:$B"
+	wait_for_log "generation 2: remote addresses changed; sending it to the workers"
+	wait_for_count 2 "now serving 1 listeners of generation 2"
+	clients 2
+	expect_served 2 127.0.0.92
+	# a name that no longer resolves keeps the addresses it had
+	printf '127.0.0.93 elsewhere.test\n' >"$hosts"
+	wait_for_log "resolve-interval: line 2: cannot resolve moving.test: .*; keeping its addresses" "$TP_LOG" 30
+	clients 1
+	expect_served 3 127.0.0.92
+	# one socket all along, and no reload
+	expect_lines 1 "listening on 127.0.0.1:$P"
+	! grep -q "reload" "$TP_LOG" || false
+}
+
+@test "resolve-interval: off by default; under a second is an error" {
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n resolve-interval: 500ms;\n};\n' "$P" "$B" >"$CONF"
+	run_timeout 20 "$TCPPROXY" -n -c "$CONF"
+	[ "$status" -eq 1 ]
+	[[ $output == *"$CONF:3:20: resolve-interval '500ms' is under a second"* ]]
+	echo_on 127.0.0.1
+	printf 'listen 127.0.0.1 %s {\n remote: localhost %s;\n};\n' "$P" "$B" >"$CONF"
+	TP_LOGLEVEL=5 start_tcpproxy -w 1 -c "$CONF"
+	wait_for_log "ready"
+	sleep 1.5
+	! grep -q "resolve-interval" "$TP_LOG" || false
+}
