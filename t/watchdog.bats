@@ -9,6 +9,15 @@ setup() {
 	P=${PORTS[0]}
 }
 
+# echo_clients N: N clients one after the other, none may hang
+echo_clients() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		run_timeout 10 "$TBIN/tp-client" -m echo -T 5 -n 1000 127.0.0.1 "$P"
+		[ "$output" = "ok 1000" ] || return 1
+	done
+}
+
 @test "a stopped worker misses its heartbeat, is killed and replaced; every client is then served" {
 	start_server echo
 	start_tcpproxy -w 2 --watchdog-timeout 1s -u nobody \
@@ -21,10 +30,7 @@ setup() {
 	wait_for_log "worker [12] \(pid $stuck\) killed by signal 9"
 	wait_replaced "$TP_PID" "$stuck" 2
 	# Both workers serve again: 40 clients spread over them, none hangs.
-	for ((i = 0; i < 40; i++)); do
-		run_timeout 10 "$TBIN/tp-client" -m echo -T 5 -n 1000 127.0.0.1 "$P"
-		[ "$output" = "ok 1000" ]
-	done
+	echo_clients 40
 }
 
 @test "a replacement stuck before it takes its table is killed too" {
@@ -42,10 +48,7 @@ setup() {
 	rm "$stall"
 	wait_for_count 2 "killed by signal 9"
 	wait_for_count 3 "now serving 1 listeners of generation 1"
-	for ((i = 0; i < 20; i++)); do
-		run_timeout 10 "$TBIN/tp-client" -m echo -T 5 -n 1000 127.0.0.1 "$P"
-		[ "$output" = "ok 1000" ]
-	done
+	echo_clients 20
 }
 
 @test "busy or idle, a worker that answers is never killed by the watchdog" {

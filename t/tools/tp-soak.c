@@ -355,9 +355,6 @@ end_read(struct end *e)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 1;
 	if (n == -1) {
-		if (e->h.behaviour == B_RSTCLIENT ||
-		    e->h.behaviour == B_RSTSERVER)
-			return 0;
 		ended_early(e, strerror(errno));
 		return 0;
 	}
@@ -455,9 +452,6 @@ end_write(struct end *e)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 1;
 	if (n == -1) {
-		if (e->h.behaviour == B_RSTCLIENT ||
-		    e->h.behaviour == B_RSTSERVER)
-			return 0;
 		ended_early(e, strerror(errno));
 		return 0;
 	}
