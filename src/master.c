@@ -186,6 +186,8 @@ startup_failed(void)
 	exit(1);
 }
 
+static void	all_acked_check(void);
+
 /* Forget a worker and schedule its replacement, slower if it keeps dying. */
 static void
 worker_gone(struct worker_proc *w)
@@ -215,6 +217,8 @@ worker_gone(struct worker_proc *w)
 	if (w->backoff_ms > 0)
 		log_msg(LOG_LVL_WARNING, "restarting worker %d in %d ms", w->id,
 		    w->backoff_ms);
+	/* A reload that waited on it only waits for the others now. */
+	all_acked_check();
 }
 
 static void
@@ -273,14 +277,26 @@ set_base(void)
 	ms.base_next_id = ms.setup->next_id;
 }
 
+/*
+ * Does worker w serve the current table?  One that died and waits to be
+ * restarted counts, but at start-up: its replacement starts with it, and
+ * a reload must not wait out its back-off.
+ */
+int
+master_worker_current(const struct worker_proc *w)
+{
+	if (w->pid == -1)
+		return (ms.startup_deadline_ms == 0);
+	return (w->acked == ms.table->generation);
+}
+
 static void
 all_acked_check(void)
 {
 	int	i;
 
 	for (i = 0; i < ms.setup->nworkers; i++)
-		if (ms.workers[i].pid == -1 ||
-		    ms.workers[i].acked != ms.table->generation)
+		if (!master_worker_current(&ms.workers[i]))
 			return;
 	if (ms.startup_deadline_ms > 0) {
 		ms.startup_deadline_ms = 0;

@@ -250,8 +250,7 @@ master_control_reloaded(void)
 	int			 j;
 
 	for (j = 0; j < ms.setup->nworkers; j++)
-		if (ms.workers[j].pid == -1 ||
-		    ms.workers[j].acked != ms.table->generation)
+		if (!master_worker_current(&ms.workers[j]))
 			return;
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++) {
 		cw = &ms.waits[i];

@@ -119,6 +119,7 @@ deadline_earliest(int64_t a, int64_t b)
 }
 
 int	master_worker_live(const struct worker_proc *);
+int	master_worker_current(const struct worker_proc *);
 void	master_worker_violation(struct worker_proc *, const char *);
 void	master_worker_kill(struct worker_proc *);
 struct listener *master_listener_by_id(const struct listener_table *,

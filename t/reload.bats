@@ -528,3 +528,27 @@ low_port() {
 	[ "$(count 'protocol violation')" -eq 0 ]
 	[ "$(count 'did not answer')" -eq 1 ]
 }
+
+@test "a reload does not wait for a worker that is waiting to be restarted" {
+	start_server echo; E=$SERVER_PORT
+	conf "$P1 $E"
+	start_tcpproxy -w 2 -c "$CONF"
+	wait_for_log "ready:"
+	# a worker that keeps dying young is restarted later each time
+	for i in 1 2 3 4 5; do
+		w=$(grep -E "started worker 1, pid" "$TP_LOG" | tail -1 | sed -E 's/.*pid ([0-9]+).*/\1/')
+		kill -KILL "$w"
+		wait_for_log "worker 1 \(pid $w\) killed by signal 9"
+		wait_for_count $((i + 1)) "started worker 1, pid"
+	done
+	w=$(grep -E "started worker 1, pid" "$TP_LOG" | tail -1 | sed -E 's/.*pid ([0-9]+).*/\1/')
+	kill -KILL "$w"
+	wait_for_log "restarting worker 1 in 8000 ms"
+	conf "$P1 $E" "$P2 $E"
+	kill -HUP "$TP_PID"
+	wait_for_log "reload complete: generation 2, 1 listeners kept, 1 added, 0 removed"
+	# completed before the replacement started, which then serves it
+	[ "$(count 'started worker 1, pid')" -eq 6 ]
+	echo_ok "$P2"
+	wait_for_log "worker 1: now serving 2 listeners of generation 2" "$TP_LOG" 20
+}
