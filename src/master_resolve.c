@@ -1,6 +1,6 @@
 /*
- * resolve-interval: the names of remote:, server: and backup: lines
- * resolved again every so often, so that a backend that moves is
+ * resolve-interval: the names of remote:, server:, backup: and source:
+ * lines resolved again every so often, so that a backend that moves is
  * followed without a reload.
  *
  * getaddrinfo(3) blocks, and parses what DNS servers send: so neither
@@ -50,8 +50,10 @@ struct resolve_result {
 
 struct resolve_name {
 	struct conf_stanza	*s;
-	size_t			 index;	/* conf_upstream_name() */
+	size_t			 index;	/* conf_upstream_name(), or: */
 };
+
+#define SOURCE_NAME	((size_t)-1)	/* the stanza's source: host */
 
 static struct {
 	pid_t			 pid;		/* -1: no round running */
@@ -66,6 +68,13 @@ static int
 interval_of(const struct conf_stanza *s)
 {
 	return ((int)s->limits.resolve_interval_ms);
+}
+
+/* The names a stanza has resolved in a round: its source last. */
+static size_t
+stanza_names(const struct conf_stanza *s)
+{
+	return (conf_upstream_names(s) + (s->source_host.str != NULL));
 }
 
 /* In the child: resolve every name of the round, then exit. */
@@ -93,8 +102,12 @@ resolve_child(void)
 	for (i = 0; i < rs.n; i++) {
 		struct resolve_result	*r = &rs.results[i];
 
-		name = conf_upstream_name(rs.names[i].s, rs.names[i].index,
-		    &port);
+		if (rs.names[i].index == SOURCE_NAME) {
+			name = &rs.names[i].s->source_host;
+			port = 0;
+		} else
+			name = conf_upstream_name(rs.names[i].s,
+			    rs.names[i].index, &port);
 		if (addr_resolve(name->str, port, rs.names[i].s->rfamily, 0,
 		    &list, err, sizeof(err)) == -1) {
 			strlcpy(r->err, err, sizeof(r->err));
@@ -127,13 +140,14 @@ round_start(int64_t now)
 	}
 	rs.n = 0;
 	TAILQ_FOREACH(s, &ms.table->conf.stanzas, entry) {
-		k = conf_upstream_names(s);
+		k = stanza_names(s);
 		if (interval_of(s) == 0 || s->next_resolve_ms > now ||
 		    rs.n + k > RESOLVE_NAMES_MAX)
 			continue;
 		for (i = 0; i < k; i++) {
 			rs.names[rs.n].s = s;
-			rs.names[rs.n++].index = i;
+			rs.names[rs.n++].index = i < conf_upstream_names(s) ?
+			    i : SOURCE_NAME;
 		}
 	}
 	if (rs.n == 0)
@@ -220,6 +234,38 @@ upstream_equal(const struct conf_upstream *a, const struct conf_upstream *b)
 	return (1);
 }
 
+/*
+ * The source's new addresses, the first of each family, as start-up
+ * takes them; a family it no longer has keeps its old address, so a
+ * remote reachable before stays reachable.
+ */
+static void
+source_apply(struct conf_stanza *s, const struct resolve_result *r)
+{
+	struct addr	new4, new6;
+	uint32_t	i;
+
+	if (!result_ok(r)) {
+		log_warnx("resolve-interval: line %d: source: %s; keeping its "
+		    "addresses", s->source_host.pos.line, r->ok == 1 ?
+		    "bad addresses from the resolver" : r->err[0] ? r->err :
+		    "not resolved");
+		return;
+	}
+	memset(&new4, 0, sizeof(new4));
+	memset(&new6, 0, sizeof(new6));
+	for (i = 0; i < r->n; i++) {
+		if (r->a[i].ss.ss_family == AF_INET && new4.len == 0)
+			new4 = r->a[i];
+		if (r->a[i].ss.ss_family == AF_INET6 && new6.len == 0)
+			new6 = r->a[i];
+	}
+	if (new4.len != 0 && s->source4.ss.ss_family != 0)
+		s->source4 = new4;
+	if (new6.len != 0 && s->source6.ss.ss_family != 0)
+		s->source6 = new6;
+}
+
 /* One stanza's names, rs.names[first] on: its new groups, if changed. */
 static int
 stanza_apply(size_t first, int64_t now)
@@ -227,6 +273,7 @@ stanza_apply(size_t first, int64_t now)
 	struct conf_stanza	*s = rs.names[first].s;
 	struct addr_list	 lists[1 + CONF_SERVERS_MAX + CONF_BACKUPS_MAX];
 	struct conf_upstream	 up;
+	struct addr		 old4, old6;
 	const struct conf_value	*name;
 	char			 buf[LOG_LINE_MAX], a[ADDR_STRLEN];
 	unsigned short		 port;
@@ -252,21 +299,37 @@ stanza_apply(size_t first, int64_t now)
 				lists[i].a[lists[i].n++] = s->up.a[j];
 	}
 	s->next_resolve_ms = now + interval_of(s);
+	old4 = s->source4;
+	old6 = s->source6;
+	if (s->source_host.str != NULL)
+		source_apply(s, &rs.results[first + conf_upstream_names(s)]);
 	if (conf_upstream_build(s, lists, &up, &bad, &full) == -1) {
 		name = conf_upstream_name(s, bad, &port);
 		log_warnx("resolve-interval: line %d: '%s' %s; keeping the "
 		    "addresses", name->pos.line, name->str, full ?
 		    "makes more than the remote addresses a stanza may have" :
 		    "has no address the source address can reach");
+		s->source4 = old4;
+		s->source6 = old6;
 		return (0);
 	}
-	if (upstream_equal(&up, &s->up))
+	if (upstream_equal(&up, &s->up) && addr_equal(&old4, &s->source4) &&
+	    addr_equal(&old6, &s->source6))
 		return (0);
 	buf[0] = '\0';
 	for (i = 0; i < up.n; i++) {
 		if (i > 0)
 			strlcat(buf, ", ", sizeof(buf));
 		strlcat(buf, addr_fmt(&up.a[i], a, sizeof(a)), sizeof(buf));
+	}
+	for (i = 0; i < 2; i++) {
+		const struct addr *src = i == 0 ? &s->source4 : &s->source6;
+
+		if (src->ss.ss_family == 0)
+			continue;
+		strlcat(buf, i == 0 || s->source4.ss.ss_family == 0 ?
+		    " from " : " and ", sizeof(buf));
+		strlcat(buf, addr_fmt_host(src, a, sizeof(a)), sizeof(buf));
 	}
 	log_notice("resolve-interval: the listen stanza at line %d now "
 	    "connects to %s", s->pos.line, buf);
@@ -300,7 +363,7 @@ master_resolve_reaped(pid_t pid, int status)
 	/* A reload since: its stanzas are new, resolved just now. */
 	if (ms.table->generation != rs.generation || ms.stopping)
 		return (1);
-	for (i = 0; i < rs.n; i += conf_upstream_names(rs.names[i].s))
+	for (i = 0; i < rs.n; i += stanza_names(rs.names[i].s))
 		changed |= stanza_apply(i, clock_now_ms());
 	if (changed)
 		master_send_generation("remote addresses changed");

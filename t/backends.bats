@@ -274,14 +274,15 @@ clients() {
 	[[ $output == *"$CONF:11:9: more than 8 server lines in one stanza"* ]]
 }
 
-@test "resolve-interval: a name whose address changes is followed without a reload" {
+@test "resolve-interval: names whose addresses change are followed without a reload" {
 	hosts=$BATS_TEST_TMPDIR/hosts
-	printf '127.0.0.91 moving.test\n' >"$hosts"
+	printf '127.0.0.91 moving.test\n127.0.0.95 src.test\n' >"$hosts"
 	echo_on 127.0.0.91
 	echo_on 127.0.0.92
 	cat >"$CONF" <<-EOF
 	listen 127.0.0.1 $P {
 		remote: moving.test $B;
+		source: src.test;
 		resolve-interval: 1;
 	};
 	EOF
@@ -291,15 +292,18 @@ clients() {
 	clients 2
 	expect_served 2 127.0.0.91
 	# the same file (a bind mount follows the inode): written in place
-	printf '127.0.0.92 moving.test\n' >"$hosts"
-	wait_for_log "resolve-interval: the listen stanza at line 1 now connects to 127.0.0.92:$B"
+	wait_for_log "connected to 127.0.0.91:$B from 127.0.0.95:"
+	printf '127.0.0.92 moving.test\n127.0.0.96 src.test\n' >"$hosts"
+	wait_for_log "resolve-interval: the listen stanza at line 1 now connects to 127.0.0.92:$B from 127.0.0.96$"
 	wait_for_log "generation 2: remote addresses changed; sending it to the workers"
 	wait_for_count 2 "now serving 1 listeners of generation 2"
 	clients 2
 	expect_served 2 127.0.0.92
+	wait_for_log "connected to 127.0.0.92:$B from 127.0.0.96:"
 	# a name that no longer resolves keeps the addresses it had
 	printf '127.0.0.93 elsewhere.test\n' >"$hosts"
 	wait_for_log "resolve-interval: line 2: cannot resolve moving.test: .*; keeping its addresses" "$TP_LOG" 30
+	wait_for_log "resolve-interval: line 3: source: cannot resolve src.test: .*; keeping its addresses"
 	clients 1
 	expect_served 3 127.0.0.92
 	# one socket all along, and no reload
