@@ -281,8 +281,9 @@ relay_connect_failed(struct relay *r, int error)
 	    (unsigned long long)r->id,
 	    addr_fmt(&r->remote.addr, remote, sizeof(remote)),
 	    strerror(error));
-	/* Not the remote's fault when we could not even make a socket. */
+	/* Not the remote's fault when a socket or its source failed us. */
 	if (error != ENOMEM && error != EMFILE && error != ENFILE &&
+	    error != EADDRNOTAVAIL && error != EADDRINUSE &&
 	    health_failed(&r->remote.addr, lc->down_after, lc->down_for_ms,
 	    clock_now_ms()))
 		log_notice("remote %s of %s: %u failed connects in a row, "
