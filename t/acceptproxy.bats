@@ -133,7 +133,7 @@ refuses() {
 	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
 	# and the command line listener has them as options
 	expect_fail_line 1 "^tcpproxy: --accept-proxy-protocol: accept-proxy-protocol v2, but no proxy-trusted prefix" \
-	    bash -c '"$@" 2>&1 | head -1; exit "${PIPESTATUS[0]}"' - \
+	    bash -c '"$@" 2>&1 | sed -n 1p; exit "${PIPESTATUS[0]}"' - \
 	    "$TCPPROXY" -n -p "$P" -r 127.0.0.1 -o 9 --accept-proxy-protocol v2
 	run "$TCPPROXY" -n -p "$P" -r 127.0.0.1 -o 9 --accept-proxy-protocol any \
 	    --proxy-trusted 127.0.0.3 --proxy-trusted ::1 --proxy-header-timeout 2s
