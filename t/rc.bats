@@ -34,9 +34,11 @@ setup() {
 	pexp=$output
 	start_tcpproxy -w 1 -c "$D/c.conf"
 	wait_for_port "$P"
-	# the title, up to the first NUL (libbsd may leave bytes after it)
-	title=$(tr '\0' '\n' <"/proc/$TP_PID/cmdline" | head -1)
-	[ "$title" = "$pexp" ]
+	# the title, up to the first NUL (libbsd may leave bytes after it);
+	# it starts with the program's name, tcpproxy-asan under ASan
+	title=$(tr '\0' '\n' <"/proc/$TP_PID/cmdline" | sed -n 1p)
+	[ "$pexp" = "tcpproxy: master" ]
+	[ "$title" = "$(basename "$TCPPROXY"): master" ]
 	[ "$title" != "$TCPPROXY -w 1 -c $D/c.conf" ]
 }
 
