@@ -40,7 +40,7 @@ static int			 channel_slot;
 static volatile sig_atomic_t	 quit;
 static volatile sig_atomic_t	 hook_garbage, hook_violation, hook_fatal;
 static volatile sig_atomic_t	 hook_forge, hook_write_other;
-static int			 test_hooks;
+static char			*test_hooks;	/* strdup'd; NULL: off */
 static const char		*test_stall_file;
 static int			 use_sandbox = 1;
 
@@ -622,14 +622,14 @@ run_test_hooks(void)
 }
 
 /*
- * value: that of TCPPROXY_TEST_HOOKS, or NULL.  A path (from /) also
+ * value: a copy of TCPPROXY_TEST_HOOKS, kept, or NULL.  A path (from /) also
  * names a stall file: a worker started while it exists waits, before it
  * takes its table, until it is gone, as a worker stuck at start would.
  */
 void
-worker_set_test_hooks(const char *value)
+worker_set_test_hooks(char *value)
 {
-	test_hooks = value != NULL;
+	test_hooks = value;
 	test_stall_file = value != NULL && value[0] == '/' ? value : NULL;
 }
 
@@ -657,7 +657,7 @@ setup_signals(sigset_t *waitmask)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
-	sa.sa_handler = test_hooks ? on_test_hook : SIG_IGN;
+	sa.sa_handler = test_hooks != NULL ? on_test_hook : SIG_IGN;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGWINCH, &sa, NULL);
@@ -807,7 +807,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 		    errno != EINTR)
 			fatal("poll");
 		w->now_ms = clock_now_ms();
-		if (test_hooks)
+		if (test_hooks != NULL)
 			run_test_hooks();
 		if (w->accept_paused && w->accept_resume_ms > 0)
 			worker_accept_resume(w);

@@ -64,7 +64,7 @@ __attribute__((__noreturn__))
 void	worker_main(int, const struct proc_identity *, int);
 void	worker_listener_unref(struct worker *, struct wlistener *);
 void	worker_accept_resume(struct worker *);
-void	worker_set_test_hooks(const char *);
+void	worker_set_test_hooks(char *);
 void	worker_set_sandbox(int);
 struct proto_counters *worker_counters(struct worker *, struct wlistener *);
 

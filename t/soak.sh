@@ -41,9 +41,11 @@ die() {
 
 # wait_for N REGEX: until the log has N lines that match, for 20 s
 wait_for() {
-	local i
+	local i n
 	for ((i = 0; i < 400; i++)); do
-		(($(grep -Ec -- "$2" "$log" || true) >= $1)) && return 0
+		# the log may not exist yet
+		n=$(grep -Ec -- "$2" "$log" 2>/dev/null) || n=0
+		((n >= $1)) && return 0
 		sleep 0.05
 	done
 	die "no $1 lines /$2/ in the log"
