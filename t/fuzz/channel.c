@@ -144,3 +144,16 @@ fuzz_channel_one(const uint8_t *data, size_t size,
 	if (lowest_free_fd() != lowest_free)
 		fuzz_die("descriptor leak");
 }
+
+void
+fuzz_checked(struct msg *m, int (*check)(const struct msg *, char *, size_t),
+    void (*side)(const struct msg *))
+{
+	char	reason[128];
+
+	reason[0] = '\0';
+	if (check(m, reason, sizeof(reason)) == 0)
+		side(m);
+	else if (reason[0] == '\0')
+		fuzz_die("a refusal without a reason");
+}

@@ -28,4 +28,11 @@ void	fuzz_die(const char *) __attribute__((noreturn));
  */
 void	fuzz_channel_one(const uint8_t *, size_t, void (*)(struct msg *));
 
+/*
+ * One side's check on a message: a refusal must give a reason, and what
+ * passes goes to side(), which may trust what the check promised.
+ */
+void	fuzz_checked(struct msg *, int (*)(const struct msg *, char *,
+	    size_t), void (*)(const struct msg *));
+
 #endif

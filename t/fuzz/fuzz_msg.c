@@ -103,12 +103,7 @@ master_side(const struct msg *m)
 static void
 accepted(struct msg *m)
 {
-	char	reason[128];
-
-	if (proto_check_worker_msg(m, reason, sizeof(reason)) == 0)
-		master_side(m);
-	else if (reason[0] == '\0')
-		fuzz_die("a refusal without a reason");
+	fuzz_checked(m, proto_check_worker_msg, master_side);
 }
 
 int

@@ -198,12 +198,7 @@ worker_side(const struct msg *m)
 static void
 accepted(struct msg *m)
 {
-	char	reason[128];
-
-	if (proto_check_master_msg(m, reason, sizeof(reason)) == 0)
-		worker_side(m);
-	else if (reason[0] == '\0')
-		fuzz_die("a refusal without a reason");
+	fuzz_checked(m, proto_check_master_msg, worker_side);
 }
 
 int

@@ -176,6 +176,16 @@ ended_early(struct end *e, const char *how)
 		fail(e, how);
 }
 
+/* A read or write returned -1: try again later (1), or the end (0). */
+static int
+io_failed(struct end *e)
+{
+	if (errno == EAGAIN || errno == EINTR)
+		return 1;
+	ended_early(e, strerror(errno));
+	return 0;
+}
+
 static struct end *
 end_new(int fd, int server)
 {
@@ -352,12 +362,8 @@ end_read(struct end *e)
 	if (!e->server && e->h.behaviour == B_UPLOAD)
 		want = sizeof(e->reply) - e->reply_done + 1;
 	n = read(e->fd, buf, want);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return 1;
-	if (n == -1) {
-		ended_early(e, strerror(errno));
-		return 0;
-	}
+	if (n == -1)
+		return io_failed(e);
 	e->progress_ms = now_ms();
 	if (n == 0) {
 		e->eof = 1;
@@ -449,12 +455,8 @@ end_write(struct end *e)
 	if (len == 0)
 		return 1;
 	n = send(e->fd, p, len, MSG_NOSIGNAL);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return 1;
-	if (n == -1) {
-		ended_early(e, strerror(errno));
-		return 0;
-	}
+	if (n == -1)
+		return io_failed(e);
 	e->progress_ms = now_ms();
 	if (!e->server && e->hdr_done < sizeof(e->h)) {
 		e->hdr_done += (size_t)n;
