@@ -289,12 +289,22 @@ take_handed_over(struct listener *l, int nworkers)
 }
 
 /*
- * Build table t from the resolved config c (which t takes over).  A
- * listener whose address is in old keeps old's socket and id; every
- * other one is bound now.  On any failure nothing of old is touched:
- * freeing t with old as the table to keep closes exactly the sockets
- * bound here, since a kept one's address is in old.  -1 is returned
- * after every error was reported.
+ * The reload merge.  Build table t from the resolved config c (which t
+ * takes over), against old, the table being served (NULL at start-up),
+ * and mark every listener once:
+ *
+ *	in t,   address also in old	KEEP: takes old's sockets and id
+ *	in t,   address new		NEW: bound now (or taken from the
+ *					     upgrade or socket activation)
+ *	in old, address still in t	KEEP
+ *	in old, address gone		DELETE
+ *
+ * Everything that can fail (binding) happens while building t, before
+ * old is looked at again: on failure old is untouched, t is freed, and
+ * freeing closes exactly what is not KEEP, the sockets bound here.  On
+ * success old's marks are set, and the caller logs from the marks of
+ * both tables, sends t to the workers, and frees old, which closes the
+ * DELETE ones.  -1 is returned after every error was reported.
  */
 int
 listener_table_build(struct listener_table *t, struct conf *c,
@@ -322,7 +332,9 @@ listener_table_build(struct listener_table *t, struct conf *c,
 			}
 			l->local = s->locals.a[i];
 			l->stanza = s;
+			l->mark = LISTENER_NEW;
 			if ((prev = find_by_addr(old, &l->local)) != NULL) {
+				l->mark = LISTENER_KEEP;
 				memcpy(l->fds, prev->fds, sizeof(l->fds));
 				l->nfds = prev->nfds;
 				l->id = prev->id;
@@ -346,9 +358,13 @@ listener_table_build(struct listener_table *t, struct conf *c,
 		}
 	}
 	if (failed) {
-		listener_table_free(t, old);
+		listener_table_free(t);
 		return (-1);
 	}
+	if (old != NULL)
+		TAILQ_FOREACH(l, &old->list, entry)
+			l->mark = find_by_addr(t, &l->local) != NULL ?
+			    LISTENER_KEEP : LISTENER_DELETE;
 	TAILQ_FOREACH(l, &t->list, entry)
 		if (l->nfds > 1)
 			migrate_group(l);
@@ -362,20 +378,30 @@ listener_table_build(struct listener_table *t, struct conf *c,
 	return (0);
 }
 
-/* Free t, closing the sockets that keep is not also using. */
+/* Free t, closing the sockets of every listener not marked KEEP. */
 void
-listener_table_free(struct listener_table *t, const struct listener_table *keep)
+listener_table_free(struct listener_table *t)
 {
 	struct listener	*l;
 
 	while ((l = TAILQ_FIRST(&t->list)) != NULL) {
 		TAILQ_REMOVE(&t->list, l, entry);
-		if (find_by_addr(keep, &l->local) == NULL)
+		if (l->mark != LISTENER_KEEP)
 			close_all(l);
 		free(l);
 	}
 	t->n = 0;
 	conf_free(&t->conf);
+}
+
+/* The master stops: no table follows, every socket goes. */
+void
+listener_table_retire(struct listener_table *t)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &t->list, entry)
+		l->mark = LISTENER_DELETE;
 }
 
 void

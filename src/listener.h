@@ -16,9 +16,17 @@
 #define LISTEN_BACKLOG	4096
 #define LISTENER_SOCKETS_MAX 64		/* = the most workers (-w) */
 
+/* Where a listener stands in the last merge; see listener_table_build. */
+enum listener_mark {
+	LISTENER_NEW,		/* bound (or handed over) for its table */
+	LISTENER_KEEP,		/* in the old and the new table: one socket */
+	LISTENER_DELETE,	/* in the old table only: closed with it */
+};
+
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	uint32_t		 id;
+	enum listener_mark	 mark;
 	struct addr		 local;
 	int			 fds[LISTENER_SOCKETS_MAX]; /* by worker; -1: none */
 	int			 nfds;		/* 1: all share fds[0] */
@@ -40,8 +48,8 @@ struct listener_table {
 void	listener_table_init(struct listener_table *);
 int	listener_table_build(struct listener_table *, struct conf *,
 	    struct listener_table *, uint32_t *, int);
-void	listener_table_free(struct listener_table *,
-	    const struct listener_table *);
+void	listener_table_free(struct listener_table *);
+void	listener_table_retire(struct listener_table *);
 void	listener_to_proto(const struct listener *, uint32_t,
 	    struct proto_listener *);
 void	listener_describe(const struct listener *, char *, size_t);

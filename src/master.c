@@ -748,13 +748,13 @@ log_table_changes(const struct listener_table *old,
 
 	TAILQ_FOREACH(l, &nt->list, entry) {
 		listener_describe(l, buf, sizeof(buf));
-		log_notice("%s %s", master_listener_by_id(old, l->id) ? "keeping" :
+		log_notice("%s %s", l->mark == LISTENER_KEEP ? "keeping" :
 		    "listening on", buf);
 	}
 	if (old == NULL)
 		return;
 	TAILQ_FOREACH(l, &old->list, entry)
-		if (master_listener_by_id(nt, l->id) == NULL) {
+		if (l->mark == LISTENER_DELETE) {
 			listener_describe(l, buf, sizeof(buf));
 			log_notice("closing %s", buf);
 		}
@@ -826,7 +826,8 @@ reload_build(struct listener_table **ntp)
 	}
 	conf_free(&c);
 	if (master_metrics_prepare(&nt->conf) == -1) {
-		listener_table_free(nt, ms.table);
+		/* ms.table's marks are set, but nothing acts on them. */
+		listener_table_free(nt);
 		free(nt);
 		return (1);
 	}
@@ -872,12 +873,14 @@ master_reload(uint32_t client)
 		    "switched to it", ms.table->generation);
 	log_table_changes(ms.table, nt);
 	TAILQ_FOREACH(l, &nt->list, entry) {
-		const struct listener	*prev = master_listener_by_id(ms.table, l->id);
+		const struct listener	*prev;
 
 		/* A SIGUSR1 round may be counting. */
-		l->connections = prev != NULL ? prev->connections : 0;
+		if (l->mark == LISTENER_KEEP &&
+		    (prev = master_listener_by_id(ms.table, l->id)) != NULL)
+			l->connections = prev->connections;
 	}
-	listener_table_free(ms.table, nt);
+	listener_table_free(ms.table);
 	free(ms.table);
 	ms.table = ms.setup->table = nt;
 	master_metrics_commit();
@@ -988,7 +991,8 @@ shutdown_all(const char *why)
 		msg_channel_clear(&ms.workers[i].ch);
 	if (ms.setup->pidfh != NULL)
 		pidfile_remove(ms.setup->pidfh);
-	listener_table_free(ms.table, NULL);
+	listener_table_retire(ms.table);
+	listener_table_free(ms.table);
 	free(ms.table);
 	free(ms.workers);
 	free(ms.pfd);
