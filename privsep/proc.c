@@ -230,3 +230,25 @@ proc_spawn(int *parent_end, int (*setup)(int), int arg, char *err,
 		return (pid);
 	}
 }
+
+/*
+ * Standard input, and with all standard output and error as well, from
+ * and to /dev/null: a process that has left its terminal.  -1 if
+ * /dev/null cannot be opened, and nothing changed.
+ */
+int
+proc_stdio_null(int all)
+{
+	int	fd;
+
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		return (-1);
+	dup2(fd, STDIN_FILENO);
+	if (all) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return (0);
+}

@@ -23,5 +23,6 @@ struct proc_identity {
 int	proc_identity_resolve(struct proc_identity *, char *, size_t);
 int	proc_drop_privileges(const struct proc_identity *, char *, size_t);
 pid_t	proc_spawn(int *, int (*)(int), int, char *, size_t);
+int	proc_stdio_null(int);
 
 #endif

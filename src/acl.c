@@ -69,14 +69,9 @@ acl_rule_valid(const struct acl_rule *r)
 	    !((r->family == AF_INET && bits <= 32) ||
 	    (r->family == AF_INET6 && bits <= 128)))
 		return (0);
-	for (i = 0; i < 16; i++) {
-		int	keep = bits - i * 8;
-		uint8_t	mask = keep >= 8 ? 0xff : keep <= 0 ? 0 :
-		    (uint8_t)(0xff << (8 - keep));
-
-		if (r->addr[i] & ~mask)
+	for (i = 0; i < 16; i++)
+		if (r->addr[i] & ~addr_prefix_mask(bits, i))
 			return (0);
-	}
 	return (1);
 }
 
@@ -89,7 +84,7 @@ prefix_match(const uint8_t *a, const uint8_t *net, int bits)
 		return (0);
 	if (rest == 0)
 		return (1);
-	return (((a[full] ^ net[full]) & (uint8_t)(0xff << (8 - rest))) == 0);
+	return (((a[full] ^ net[full]) & addr_prefix_mask(rest, 0)) == 0);
 }
 
 /*
@@ -100,23 +95,11 @@ int
 acl_check(const struct acl_rule *rules, size_t n, const struct addr *client,
     size_t *which)
 {
-	const struct sockaddr_in6	*s6;
 	uint8_t				 a[16];
 	int				 family, any_allow = 0;
 	size_t				 i;
 
-	family = client->ss.ss_family;
-	if (family == AF_INET)
-		memcpy(a, &((const struct sockaddr_in *)&client->ss)->sin_addr,
-		    4);
-	else {
-		s6 = (const struct sockaddr_in6 *)&client->ss;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			family = AF_INET;
-			memcpy(a, &s6->sin6_addr.s6_addr[12], 4);
-		} else
-			memcpy(a, &s6->sin6_addr, 16);
-	}
+	family = addr_host_bytes(client, a);
 	for (i = 0; i < n; i++) {
 		if (rules[i].allow)
 			any_allow = 1;

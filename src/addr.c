@@ -194,3 +194,61 @@ addr_fmt(const struct addr *a, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", host, addr_port(a));
 	return (buf);
 }
+
+/*
+ * The host part of an address as bytes into out (16 of them), an
+ * IPv4-mapped IPv6 address as the IPv4 address it carries: the family
+ * that says how many count, AF_INET (4) or AF_INET6 (16).
+ */
+int
+addr_host_bytes(const struct addr *a, uint8_t *out)
+{
+	const struct sockaddr_in6	*s6;
+
+	memset(out, 0, 16);
+	if (a->ss.ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+		return (AF_INET);
+	}
+	s6 = (const struct sockaddr_in6 *)&a->ss;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(out, &s6->sin6_addr.s6_addr[12], 4);
+		return (AF_INET);
+	}
+	memcpy(out, &s6->sin6_addr, 16);
+	return (AF_INET6);
+}
+
+/* Byte i of the mask of a prefix of so many bits. */
+uint8_t
+addr_prefix_mask(int bits, int i)
+{
+	int	keep = bits - i * 8;
+
+	return (keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep)));
+}
+
+/*
+ * out is in, an IPv4-mapped IPv6 address made the IPv4 address (and
+ * port) it carries; the family of out.
+ */
+int
+addr_unmap(const struct addr *in, struct addr *out)
+{
+	const struct sockaddr_in6	*s6;
+	struct sockaddr_in		*s4;
+
+	*out = *in;
+	if (in->ss.ss_family != AF_INET6)
+		return (in->ss.ss_family);
+	s6 = (const struct sockaddr_in6 *)&in->ss;
+	if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return (AF_INET6);
+	memset(out, 0, sizeof(*out));
+	s4 = (struct sockaddr_in *)&out->ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = s6->sin6_port;
+	memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	out->len = sizeof(*s4);
+	return (AF_INET);
+}

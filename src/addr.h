@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+
+#include <stdint.h>
 #include <netinet/in.h>
 #include <stddef.h>
 
@@ -28,6 +30,9 @@ int	 addr_resolve(const char *, unsigned short, int, int,
 	    struct addr_list *, char *, size_t);
 int	 addr_equal(const struct addr *, const struct addr *);
 unsigned short addr_port(const struct addr *);
+int	 addr_host_bytes(const struct addr *, uint8_t *);
+uint8_t	 addr_prefix_mask(int, int);
+int	 addr_unmap(const struct addr *, struct addr *);
 const char *addr_fmt(const struct addr *, char *, size_t);
 const char *addr_fmt_host(const struct addr *, char *, size_t);
 const char *addr_family_name(int);

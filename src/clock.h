@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 
+struct timespec;
+
 int64_t	clock_now_ms(void);
+struct timespec *clock_timeout(int, struct timespec *);
 
 #endif

@@ -124,7 +124,7 @@ static void
 client_line(struct client *c, const char *fmt, va_list ap)
 {
 	char	buf[CONTROL_LINE_MAX * 2];
-	int	i, n;
+	int	n;
 
 	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
 	if (n < 0)
@@ -132,9 +132,7 @@ client_line(struct client *c, const char *fmt, va_list ap)
 	if ((size_t)n > sizeof(buf) - 2)
 		n = (int)sizeof(buf) - 2;
 	/* One line each: a control character never splits a reply line. */
-	for (i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = ' ';
+	log_sanitize(buf, (size_t)n);
 	buf[n++] = '\n';
 	client_append(c, buf, (size_t)n);
 }

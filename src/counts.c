@@ -200,34 +200,18 @@ hash32(uint32_t h, const uint8_t *p, size_t len)
 static uint32_t
 source_slot(const struct proto_listener *pl, const struct addr *client)
 {
-	const struct sockaddr_in6	*s6;
 	uint8_t				 a[16];
 	int				 bits, len, i;
 
-	memset(a, 0, sizeof(a));
-	if (client->ss.ss_family == AF_INET) {
-		memcpy(a, &((const struct sockaddr_in *)&client->ss)->sin_addr,
-		    4);
+	if (addr_host_bytes(client, a) == AF_INET) {
 		bits = pl->source_prefix4;
 		len = 4;
 	} else {
-		s6 = (const struct sockaddr_in6 *)&client->ss;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			memcpy(a, &s6->sin6_addr.s6_addr[12], 4);
-			bits = pl->source_prefix4;
-			len = 4;
-		} else {
-			memcpy(a, &s6->sin6_addr, 16);
-			bits = pl->source_prefix6;
-			len = 16;
-		}
+		bits = pl->source_prefix6;
+		len = 16;
 	}
-	for (i = 0; i < len; i++) {
-		int	keep = bits - i * 8;
-
-		a[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 :
-		    (uint8_t)(0xff << (8 - keep));
-	}
+	for (i = 0; i < len; i++)
+		a[i] &= addr_prefix_mask(bits, i);
 	return (hash32(hash32(2166136261u, (const uint8_t *)&pl->id,
 	    sizeof(pl->id)), a, (size_t)len) % SOURCE_SLOTS);
 }

@@ -333,13 +333,15 @@ write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-static void
-sanitize(char *s)
+/* One record is one line of text, whatever a peer sent us. */
+void
+log_sanitize(char *s, size_t len)
 {
-	/* One record is one line of text, whatever a peer sent us. */
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = ' ';
 }
 
 /*
@@ -405,7 +407,7 @@ vlog(int level, int with_errno, int last, const char *fmt, va_list ap)
 		snprintf(msg + off, sizeof(msg) - off, ": %s",
 		    strerror(saved));
 	}
-	sanitize(msg);
+	log_sanitize(msg, strlen(msg));
 	if (sink != NULL)
 		sink(level, msg, last);
 	else

@@ -32,6 +32,7 @@ void	log_set_procname(const char *);
 void	log_set_sink(log_sink_fn);
 void	log_set_startup(int);
 void	log_write(int, const char *, const char *);
+void	log_sanitize(char *, size_t);
 
 void	log_msg(int, const char *, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));

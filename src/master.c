@@ -307,19 +307,11 @@ all_acked_check(void)
 		upgrade_ready();
 		if (ms.setup->notify_fd != -1) {
 			/* Tell the starting shell it worked; then detach. */
-			int	fd;
-
 			if (write(ms.setup->notify_fd, "0", 1) != 1)
 				log_warn("notify parent");
 			close(ms.setup->notify_fd);
 			ms.setup->notify_fd = -1;
-			if ((fd = open("/dev/null", O_RDWR)) != -1) {
-				dup2(fd, STDIN_FILENO);
-				dup2(fd, STDOUT_FILENO);
-				dup2(fd, STDERR_FILENO);
-				if (fd > STDERR_FILENO)
-					close(fd);
-			}
+			proc_stdio_null(1);
 		}
 		log_set_startup(0);
 	}
@@ -632,9 +624,7 @@ master_child_log(const char *who, const struct msg *msg)
 	len = msg->hdr.len - sizeof(hdr);
 	memcpy(text, msg->data + sizeof(hdr), len);
 	text[len] = '\0';
-	for (len = 0; text[len] != '\0'; len++)
-		if ((unsigned char)text[len] < 0x20 || text[len] == 0x7f)
-			text[len] = ' ';
+	log_sanitize(text, strlen(text));
 	log_write((int)hdr.level, who, text);
 }
 
@@ -1211,14 +1201,10 @@ master_run(struct master_setup *setup)
 		nfds = setup->nworkers + 2 + control_pollfds(pfd +
 		    setup->nworkers + 2);
 		{
-			struct timespec ts, *tsp = NULL;
+			struct timespec ts;
 
-			if (timeout >= 0) {
-				ts.tv_sec = timeout / 1000;
-				ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
-				tsp = &ts;
-			}
-			n = ppoll(pfd, (nfds_t)nfds, tsp, &waitmask);
+			n = ppoll(pfd, (nfds_t)nfds, clock_timeout(timeout, &ts),
+			    &waitmask);
 		}
 		if (n == -1) {
 			if (errno == EINTR)

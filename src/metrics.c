@@ -322,7 +322,7 @@ metrics_main(const struct proc_identity *ident, int detach)
 	sigset_t	 mask;
 	char		 err[256];
 	int64_t		 now;
-	int		 i, fd;
+	int		 i;
 
 	log_set_procname("metrics");
 	setproctitle("metrics");
@@ -333,15 +333,7 @@ metrics_main(const struct proc_identity *ident, int detach)
 		mp.clients[i].fd = -1;
 	log_set_sink(metrics_log_sink);
 	log_set_startup(0);
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		if (detach) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
+	proc_stdio_null(detach);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = SIG_IGN;

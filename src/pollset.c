@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "pollset.h"
 #include "pollset_epoll.h"
 
@@ -186,7 +187,7 @@ compact(struct pollset *ps)
 int
 pollset_poll(struct pollset *ps, int timeout, const sigset_t *mask)
 {
-	struct timespec	 ts, *tsp = NULL;
+	struct timespec	 ts;
 	size_t		 i, n;
 	int		 rc;
 
@@ -195,12 +196,7 @@ pollset_poll(struct pollset *ps, int timeout, const sigset_t *mask)
 		return (epset_poll(ps, timeout, mask));
 #endif
 	compact(ps);
-	if (timeout >= 0) {
-		ts.tv_sec = timeout / 1000;
-		ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
-		tsp = &ts;
-	}
-	if ((rc = ppoll(ps->pfd, ps->n, tsp, mask)) <= 0)
+	if ((rc = ppoll(ps->pfd, ps->n, clock_timeout(timeout, &ts), mask)) <= 0)
 		return (rc);
 	n = ps->n;
 	for (i = 0; i < n; i++) {

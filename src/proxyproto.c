@@ -17,28 +17,6 @@ static const unsigned char v2_signature[12] = {
 	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
 };
 
-/* An IPv4-mapped IPv6 address is the IPv4 address it carries. */
-static int
-unmap(const struct addr *in, struct addr *out)
-{
-	const struct sockaddr_in6	*s6;
-	struct sockaddr_in		*s4;
-
-	*out = *in;
-	if (in->ss.ss_family != AF_INET6)
-		return (in->ss.ss_family);
-	s6 = (const struct sockaddr_in6 *)&in->ss;
-	if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		return (AF_INET6);
-	memset(out, 0, sizeof(*out));
-	s4 = (struct sockaddr_in *)&out->ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = s6->sin6_port;
-	memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-	out->len = sizeof(*s4);
-	return (AF_INET);
-}
-
 static size_t
 header_v1(const struct addr *src, const struct addr *dst, unsigned char *buf,
     size_t len)
@@ -107,8 +85,8 @@ proxyproto_header(int version, const struct addr *src, const struct addr *dst,
 {
 	struct addr	s, d;
 
-	unmap(src, &s);
-	unmap(dst, &d);
+	addr_unmap(src, &s);
+	addr_unmap(dst, &d);
 	if (version == 1)
 		return (header_v1(&s, &d, buf, len));
 	return (header_v2(&s, &d, buf, len));

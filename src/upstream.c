@@ -49,25 +49,11 @@ upstream_balance_name(int balance)
 static uint32_t
 client_hash(const struct addr *client)
 {
-	const uint8_t	*p;
+	uint8_t		 p[16];
 	size_t		 len, i;
 	uint32_t	 h = 2166136261u;
 
-	if (client->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 =
-		    (const struct sockaddr_in6 *)&client->ss;
-
-		p = s6->sin6_addr.s6_addr;
-		len = 16;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			p += 12;
-			len = 4;
-		}
-	} else {
-		p = (const uint8_t *)&((const struct sockaddr_in *)
-		    &client->ss)->sin_addr;
-		len = 4;
-	}
+	len = addr_host_bytes(client, p) == AF_INET ? 4 : 16;
 	for (i = 0; i < len; i++)
 		h = (h ^ p[i]) * 16777619u;
 	return (h);

@@ -717,17 +717,8 @@ channel_drain(int ms)
 static void
 detach_stdio(int all)
 {
-	int	fd;
-
-	if ((fd = open("/dev/null", O_RDWR)) == -1)
+	if (proc_stdio_null(all) == -1)
 		fatal("/dev/null");
-	dup2(fd, STDIN_FILENO);
-	if (all) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-	}
-	if (fd > STDERR_FILENO)
-		close(fd);
 }
 
 void
