@@ -58,7 +58,7 @@ caps_effective(enum caps_power power)
  * check that they stay empty (the ambient set cannot outgrow the
  * permitted one, so checking that is enough).  A uid change from root clears them by
  * itself; one between two other users does not, and without this a
- * worker of a master that holds CAP_SETUID could become root again.
+ * child of a parent that holds CAP_SETUID could become root again.
  */
 int
 caps_shed(char *err, size_t errlen)

@@ -48,10 +48,11 @@ proc_identity_resolve(struct proc_identity *id, char *err, size_t errlen)
 		id->uid = pw->pw_uid;
 		id->gid = pw->pw_gid;
 		id->change_uid = id->change_gid = 1;
-		/* -u is asked for to shed root; root is no answer. */
+		/* A user is asked for to shed root; root is no answer. */
 		if (id->uid == 0) {
-			snprintf(err, errlen, "refusing to run workers as "
-			    "'%s': uid 0 is root", id->user);
+			snprintf(err, errlen, "refusing to run %s as "
+			    "'%s': uid 0 is root", id->role != NULL ?
+			    id->role : "children", id->user);
 			return (-1);
 		}
 	}

@@ -11,6 +11,7 @@
 #define PROC_CHANNEL_FD	3	/* where a child finds its channel */
 
 struct proc_identity {
+	const char	*role;		/* what the children are, for errors */
 	const char	*user;		/* NULL: keep the current user */
 	const char	*group;		/* NULL: the user's primary group */
 	const char	*chroot;	/* NULL: no chroot */

@@ -572,6 +572,7 @@ main(int argc, char *argv[])
 	}
 
 	memset(&setup, 0, sizeof(setup));
+	setup.ident.role = "workers";
 	setup.ident.user = o.user;
 	setup.ident.group = o.group;
 	setup.ident.chroot = o.chroot;

@@ -34,6 +34,7 @@
 #include "proc.h"
 #include "proto.h"
 #include "sandbox.h"
+#include "worker_sandbox.h"
 
 #define METRICS_CLIENTS_MAX	16
 #define METRICS_REQUEST_MAX	4096
@@ -351,7 +352,7 @@ metrics_main(const struct proc_identity *ident, int detach)
 
 	if (proc_drop_privileges(ident, err, sizeof(err)) == -1)
 		fatalx("cannot drop privileges: %s", err);
-	if (sandbox_enter(err, sizeof(err)) == -1)
+	if (sandbox_enter(&worker_sandbox, err, sizeof(err)) == -1)
 		fatalx("cannot enter the sandbox: %s", err);
 
 	while (!quit) {

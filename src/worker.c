@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "relay.h"
 #include "sandbox.h"
+#include "worker_sandbox.h"
 #include "worker.h"
 
 #define ACCEPT_BURST		64	/* accepts per listener per wake-up */
@@ -599,7 +600,7 @@ run_test_hooks(void)
 	}
 	if (hook_violation) {
 		hook_violation = 0;
-		sandbox_selftest_violation();
+		worker_sandbox_violation();
 	}
 	if (hook_forge) {
 		hook_forge = 0;
@@ -770,7 +771,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 
 	/* From here on, only what the poll loop needs. */
 	if (use_sandbox) {
-		if (sandbox_enter(err, sizeof(err)) == -1)
+		if (sandbox_enter(&worker_sandbox, err, sizeof(err)) == -1)
 			fatalx("cannot enter the sandbox: %s", err);
 		log_debug("sandbox: %s", sandbox_name());
 	} else
