@@ -124,7 +124,15 @@ void	master_worker_violation(struct worker_proc *, const char *);
 void	master_worker_kill(struct worker_proc *);
 struct listener *master_listener_by_id(const struct listener_table *,
 	    uint32_t);
+
+/* master_rounds.c */
 void	master_stats_start(int);
+void	master_stats_message(struct worker_proc *, struct msg *);
+void	master_dump_start(void);
+void	master_dump_done(struct worker_proc *);
+void	master_rounds_check(int);
+int64_t	master_rounds_expire(int64_t);
+
 int	master_reload(uint32_t);
 void	master_stop(int);
 void	master_child_log(const char *, const struct msg *);
