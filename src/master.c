@@ -1,5 +1,7 @@
 /*
- * The master: worker supervision, signals, reload and introspection.
+ * The master: start-up, worker supervision, signals, stop and the loop.
+ * Reload is master_reload.c; the rounds of questions to every worker,
+ * master_rounds.c.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -105,8 +107,8 @@ master_worker_kill(struct worker_proc *w)
  * (its queue is full: it has not read for a long time) is restarted,
  * and gets the table afresh; the master itself carries on.
  */
-static int
-send_table(struct worker_proc *w)
+int
+master_send_table(struct worker_proc *w)
 {
 	struct proto_listener	 pl;
 	struct proto_commit	 c;
@@ -163,7 +165,7 @@ spawn(struct worker_proc *w)
 	w->ping_sent_ms = w->ping_next_ms = 0;
 	msg_channel_init(&w->ch, fd);
 	log_debug("started worker %d, pid %ld", w->id, (long)pid);
-	send_table(w);
+	master_send_table(w);
 }
 
 static struct worker_proc *
@@ -186,7 +188,6 @@ startup_failed(void)
 	exit(1);
 }
 
-static void	all_acked_check(void);
 
 /* Forget a worker and schedule its replacement, slower if it keeps dying. */
 static void
@@ -218,7 +219,7 @@ worker_gone(struct worker_proc *w)
 		log_msg(LOG_LVL_WARNING, "restarting worker %d in %d ms", w->id,
 		    w->backoff_ms);
 	/* A reload that waited on it only waits for the others now. */
-	all_acked_check();
+	master_all_acked_check();
 }
 
 static void
@@ -290,8 +291,8 @@ master_worker_current(const struct worker_proc *w)
 	return (w->acked == ms.table->generation);
 }
 
-static void
-all_acked_check(void)
+void
+master_all_acked_check(void)
 {
 	int	i;
 
@@ -425,7 +426,7 @@ worker_message(struct worker_proc *w, struct msg *msg)
 			return;
 		}
 		w->acked = c.generation;
-		all_acked_check();
+		master_all_acked_check();
 		break;
 	case PROTO_LOG:
 		snprintf(who, sizeof(who), "worker %d", w->id);
@@ -470,183 +471,6 @@ worker_io(struct worker_proc *w, int revents)
 		else
 			msg_channel_clear(&w->ch);	/* reaped soon */
 	}
-}
-
-/* One line per listener that a new table adds, keeps or removes. */
-static void
-log_table_changes(const struct listener_table *old,
-    const struct listener_table *nt)
-{
-	const struct listener	*l;
-	char			 buf[LOG_LINE_MAX];
-
-	TAILQ_FOREACH(l, &nt->list, entry) {
-		listener_describe(l, buf, sizeof(buf));
-		log_notice("%s %s", l->mark == LISTENER_KEEP ? "keeping" :
-		    "listening on", buf);
-	}
-	if (old == NULL)
-		return;
-	TAILQ_FOREACH(l, &old->list, entry)
-		if (l->mark == LISTENER_DELETE) {
-			listener_describe(l, buf, sizeof(buf));
-			log_notice("closing %s", buf);
-		}
-}
-
-/*
- * SIGHUP.  Everything that can fail happens before anything changes:
- * parse, resolve, bind.  Then the new table replaces the old one, the
- * sockets of removed listeners are closed, and every worker gets the
- * new table; kept listeners keep their socket throughout.
- */
-static uint32_t		 reload_client;	/* asking, through the control socket */
-static conf_report_fn	 reload_report_prev;
-
-/* A reload's errors go to the log and to the control client asking. */
-static void
-reload_report(const char *line)
-{
-	if (reload_report_prev != NULL)
-		reload_report_prev(line);
-	else
-		log_warnx("%s", line);
-	if (reload_client != 0)
-		control_info(reload_client, "%s", line);
-}
-
-static int
-reload_failed(int nerrors)
-{
-	log_warnx("reload failed with %d error%s; still serving generation "
-	    "%u", nerrors, nerrors == 1 ? "" : "s", ms.table->generation);
-	sdnotify_ready("reload failed with %d error%s; still serving "
-	    "generation %u", nerrors, nerrors == 1 ? "" : "s",
-	    ms.table->generation);
-	if (reload_client != 0)
-		control_finish(reload_client, 0, "reload failed: %d error%s; "
-		    "still serving generation %u", nerrors,
-		    nerrors == 1 ? "" : "s", ms.table->generation);
-	conf_set_report(reload_report_prev);
-	return (-1);
-}
-
-static int
-reload_build(struct listener_table **ntp)
-{
-	struct listener_table	*nt;
-	struct conf		 c;
-	int			 nerrors;
-
-	conf_init(&c, ms.setup->bufsize);
-	conf_policy_copy(&c.global, ms.setup->defaults);
-	if (conf_parse_file(&c, ms.setup->config_path) > 0 ||
-	    conf_resolve(&c) > 0) {
-		nerrors = c.nerrors;
-		conf_free(&c);
-		return (nerrors);
-	}
-	if ((nt = malloc(sizeof(*nt))) == NULL) {
-		log_warn("reload");
-		conf_free(&c);
-		return (1);
-	}
-	if (listener_table_build(nt, &c, ms.table, &ms.setup->next_id,
-	    ms.setup->nworkers) == -1) {
-		nerrors = nt->conf.nerrors;
-		conf_free(&c);
-		free(nt);
-		return (nerrors);
-	}
-	conf_free(&c);
-	if (master_metrics_prepare(&nt->conf) == -1) {
-		/* ms.table's marks are set, but nothing acts on them. */
-		listener_table_free(nt);
-		free(nt);
-		return (1);
-	}
-	*ntp = nt;
-	return (0);
-}
-
-/*
- * SIGHUP, or the control socket's reload (client: who asked, else 0;
- * it is answered once every worker serves the new table, or at once
- * with every error).  -1 if the reload failed.
- */
-int
-master_reload(uint32_t client)
-{
-	struct listener_table	*nt = NULL;
-	struct listener		*l;
-	const char		*path = ms.setup->config_path;
-	int			 i, nerrors;
-
-	sdnotify_reloading();
-	log_targets_reopen();
-	if (path == NULL) {
-		log_notice("SIGHUP: no config file to reload (started with "
-		    "-p); log files reopened");
-		sdnotify_ready("serving %zu listeners with %d workers",
-		    ms.table->n, ms.setup->nworkers);
-		if (client != 0)
-			control_finish(client, 0, "no config file to reload "
-			    "(started with -p)");
-		return (-1);
-	}
-	log_notice("reloading %s", path);
-	reload_client = client;
-	reload_report_prev = conf_set_report(reload_report);
-	if ((nerrors = reload_build(&nt)) > 0)
-		return (reload_failed(nerrors));
-	conf_set_report(reload_report_prev);
-	nt->generation = ms.table->generation + 1;
-
-	if (ms.reload_waiting)
-		log_notice("generation %u is superseded before every worker "
-		    "switched to it", ms.table->generation);
-	log_table_changes(ms.table, nt);
-	TAILQ_FOREACH(l, &nt->list, entry) {
-		const struct listener	*prev;
-
-		/* A SIGUSR1 round may be counting. */
-		if (l->mark == LISTENER_KEEP &&
-		    (prev = master_listener_by_id(ms.table, l->id)) != NULL)
-			l->connections = prev->connections;
-	}
-	listener_table_free(ms.table);
-	free(ms.table);
-	ms.table = ms.setup->table = nt;
-	master_metrics_commit();
-	log_notice("generation %u: %zu listeners; sending it to the workers",
-	    nt->generation, nt->n);
-	for (i = 0; i < ms.setup->nworkers; i++)
-		if (master_worker_live(&ms.workers[i]))
-			send_table(&ms.workers[i]);
-		else if (ms.workers[i].pid == -1)	/* to be restarted */
-			listener_table_drop_worker(nt, i);
-	ms.reload_waiting = 1;
-	all_acked_check();
-	return (0);
-}
-
-/*
- * The same listeners and sockets with new settings (resolve-interval):
- * the table again, as a new generation, to every worker that runs; one
- * that starts later gets it anyway.
- */
-void
-master_send_generation(const char *why)
-{
-	int	i;
-
-	ms.table->generation++;
-	log_notice("generation %u: %s; sending it to the workers",
-	    ms.table->generation, why);
-	for (i = 0; i < ms.setup->nworkers; i++)
-		if (master_worker_live(&ms.workers[i]))
-			send_table(&ms.workers[i]);
-	all_acked_check();
 }
 
 /*
@@ -852,7 +676,7 @@ master_run(struct master_setup *setup)
 		fatal("workers");
 	control_set_handler(master_control_request);
 	set_base();
-	log_table_changes(NULL, ms.table);
+	master_log_table_changes(NULL, ms.table);
 	ms.startup_deadline_ms = clock_now_ms() + STARTUP_TIMEOUT_MS;
 	for (i = 0; i < setup->nworkers; i++) {
 		ms.workers[i].id = i + 1;

@@ -1,7 +1,10 @@
 /*
- * The master's state, shared by its files: master.c (supervision,
- * signals, reload, stop) and master_control.c (the control socket's
- * commands).  Nothing outside the master includes this.
+ * The master's state, shared by its files: master.c (start-up,
+ * supervision, signals, stop and the loop), master_reload.c,
+ * master_rounds.c (questions to every worker), master_control.c (the
+ * control socket's commands), master_watchdog.c, master_resolve.c,
+ * master_metrics.c and master_upgrade.c.  Nothing outside the master
+ * includes this.
  */
 #ifndef TCPPROXY_MASTER_STATE_H
 #define TCPPROXY_MASTER_STATE_H
@@ -133,11 +136,17 @@ void	master_dump_done(struct worker_proc *);
 void	master_rounds_check(int);
 int64_t	master_rounds_expire(int64_t);
 
-int	master_reload(uint32_t);
+int	master_send_table(struct worker_proc *);
+void	master_all_acked_check(void);
 void	master_stop(int);
 void	master_child_log(const char *, const struct msg *);
 void	master_child_last_words(struct msg_channel *, const char *);
+
+/* master_reload.c */
+int	master_reload(uint32_t);
 void	master_send_generation(const char *);
+void	master_log_table_changes(const struct listener_table *,
+	    const struct listener_table *);
 
 /* master_resolve.c */
 int64_t	master_resolve_check(int64_t);
