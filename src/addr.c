@@ -28,7 +28,7 @@ addr_parse_family(const char *s, int *family)
 	return (0);
 }
 
-const char *
+static const char *
 addr_family_name(int family)
 {
 	switch (family) {

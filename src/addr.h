@@ -35,6 +35,5 @@ uint8_t	 addr_prefix_mask(int, int);
 int	 addr_unmap(const struct addr *, struct addr *);
 const char *addr_fmt(const struct addr *, char *, size_t);
 const char *addr_fmt_host(const struct addr *, char *, size_t);
-const char *addr_family_name(int);
 
 #endif

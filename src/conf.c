@@ -33,7 +33,7 @@ value_free(struct conf_value *v)
 	v->str = NULL;
 }
 
-void
+static void
 conf_policy_free(struct conf_policy *p)
 {
 	size_t	i;

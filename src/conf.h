@@ -181,6 +181,5 @@ int	conf_resolve(struct conf *);
 int	conf_policy_set(struct conf *, struct conf_policy *, const char *,
 	    const char *, const struct conf_pos *);
 void	conf_policy_copy(struct conf_policy *, const struct conf_policy *);
-void	conf_policy_free(struct conf_policy *);
 
 #endif

@@ -23,7 +23,7 @@
 #include "sockopt.h"
 #include "upgrade.h"
 
-void
+static void
 listener_table_init(struct listener_table *t)
 {
 	memset(t, 0, sizeof(*t));

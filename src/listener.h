@@ -45,7 +45,6 @@ struct listener_table {
 	size_t			 n;
 };
 
-void	listener_table_init(struct listener_table *);
 int	listener_table_build(struct listener_table *, struct conf *,
 	    struct listener_table *, uint32_t *, int);
 void	listener_table_free(struct listener_table *);

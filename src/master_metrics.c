@@ -117,14 +117,6 @@ master_metrics_prepare(struct conf *c)
 }
 
 void
-master_metrics_abort(void)
-{
-	if (mt->next_fd != -1)
-		close(mt->next_fd);
-	mt->next_fd = -1;
-}
-
-void
 master_metrics_stop(void)
 {
 	if (mt->pid != -1 && kill(mt->pid, SIGTERM) == 0)

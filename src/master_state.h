@@ -155,7 +155,6 @@ int	master_resolve_reaped(pid_t, int);
 /* master_metrics.c */
 int	master_metrics_prepare(struct conf *);
 void	master_metrics_commit(void);
-void	master_metrics_abort(void);
 int	master_metrics_reaped(pid_t, int);
 void	master_metrics_respawn(int64_t, int64_t *);
 void	master_metrics_pollfd(struct pollfd *);

@@ -16,6 +16,8 @@
 
 int	pollset_epoll = POLLSET_HAVE_EPOLL;
 
+static void	pollset_free(struct pollset *);
+
 int
 pollset_init(struct pollset *ps, size_t cap)
 {
@@ -37,7 +39,7 @@ pollset_init(struct pollset *ps, size_t cap)
 	return (0);
 }
 
-void
+static void
 pollset_free(struct pollset *ps)
 {
 #if POLLSET_HAVE_EPOLL

@@ -53,7 +53,6 @@ struct pollset {
 extern int	pollset_epoll;		/* use epoll where there is one */
 
 int	pollset_init(struct pollset *, size_t);
-void	pollset_free(struct pollset *);
 int	pollset_add(struct pollset *, int, int, pollset_fn, void *, int *);
 void	pollset_events(struct pollset *, int, int);
 void	pollset_del(struct pollset *, int);
