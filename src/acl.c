@@ -84,7 +84,7 @@ prefix_match(const uint8_t *a, const uint8_t *net, int bits)
 		return (0);
 	if (rest == 0)
 		return (1);
-	return (((a[full] ^ net[full]) & addr_prefix_mask(rest, 0)) == 0);
+	return (((a[full] ^ net[full]) & addr_prefix_mask(bits, full)) == 0);
 }
 
 /*

@@ -203,19 +203,14 @@ addr_fmt(const struct addr *a, char *buf, size_t len)
 int
 addr_host_bytes(const struct addr *a, uint8_t *out)
 {
-	const struct sockaddr_in6	*s6;
+	struct addr	u;
 
 	memset(out, 0, 16);
-	if (a->ss.ss_family == AF_INET) {
-		memcpy(out, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+	if (addr_unmap(a, &u) == AF_INET) {
+		memcpy(out, &((struct sockaddr_in *)&u.ss)->sin_addr, 4);
 		return (AF_INET);
 	}
-	s6 = (const struct sockaddr_in6 *)&a->ss;
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		memcpy(out, &s6->sin6_addr.s6_addr[12], 4);
-		return (AF_INET);
-	}
-	memcpy(out, &s6->sin6_addr, 16);
+	memcpy(out, &((struct sockaddr_in6 *)&u.ss)->sin6_addr, 16);
 	return (AF_INET6);
 }
 

@@ -695,7 +695,7 @@ master_run(struct master_setup *setup)
 		}
 		stop_check();
 		/* A worker that died or was killed is not waited for. */
-		master_rounds_check(0);
+		master_rounds_check();
 		if (sig_hup) {
 			sig_hup = 0;
 			if (ms.stopping)

@@ -1,9 +1,7 @@
 /*
- * Reload: SIGHUP, the control socket's reload, and a new generation of
- * the same table (resolve-interval).  Everything that can fail happens
- * before anything changes (listener_table_build has the merge); then the
- * new table replaces the old one and goes to every worker, and the
- * reload completes once all of them serve it (master.c).
+ * Reload (SIGHUP, the control socket's reload) and a new generation of
+ * the same table (resolve-interval).  The merge is listener_table_build;
+ * a reload completes once every worker serves the new table (master.c).
  */
 #include <sys/types.h>
 

@@ -305,10 +305,10 @@ master_dump_done(struct worker_proc *w)
 
 /* The loop: rounds whose workers are gone or done may finish. */
 void
-master_rounds_check(int deadline)
+master_rounds_check(void)
 {
-	stats_check(deadline);
-	dump_check(deadline);
+	stats_check(0);
+	dump_check(0);
 }
 
 /* Rounds past their deadline finish; the next deadline, or -1. */

@@ -133,7 +133,7 @@ void	master_stats_start(int);
 void	master_stats_message(struct worker_proc *, struct msg *);
 void	master_dump_start(void);
 void	master_dump_done(struct worker_proc *);
-void	master_rounds_check(int);
+void	master_rounds_check(void);
 int64_t	master_rounds_expire(int64_t);
 
 int	master_send_table(struct worker_proc *);
