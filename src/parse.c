@@ -322,100 +322,132 @@ parse_backend(struct scanner *sc, struct conf_stanza *st, int server,
 }
 
 /*
- * One statement, its first word already scanned: inside a stanza, or
- * at the top of the file (st NULL) where only the global keywords
- * (allow, deny, accept-proxy-protocol, ...) may stand.
- * Returns 0 when parsed, -1 after an error (already resynchronised).
+ * Split the keyword off its first value: "key:", "key:value", or "key"
+ * then ":" or ":value" as the next word.  *nv is 1 when a value came
+ * with the colon.  Returns -1 after an error (already resynchronised).
  */
 static int
-parse_statement(struct scanner *sc, struct conf_stanza *st,
-    struct token *first)
+split_keyword(struct scanner *sc, struct token *key, struct token *value,
+    size_t *nv)
 {
-	struct token	 values[4], t, keytok = *first;
-	char		*colon, *rest = NULL;
-	size_t		 k, nv = 0;
+	struct token	 t;
+	char		*colon, *rest;
 
-	/* "key:", "key:value", "key" then ":" or ":value". */
-	if ((colon = strchr(keytok.word, ':')) != NULL) {
+	*nv = 0;
+	if ((colon = strchr(key->word, ':')) != NULL) {
 		*colon = '\0';
 		rest = colon + 1;
-	} else {
-		scan(sc, &t);
-		if (t.kind != TOK_WORD || t.word[0] != ':') {
-			conf_error(sc->conf, &t.pos, "expected ':' after "
-			    "'%s', found %s", keytok.word, tok_name(&t));
-			if (t.kind != TOK_WORD)
-				unscan(sc, &t);
-			resync_statement(sc);
-			return (-1);
+		if (*rest != '\0') {
+			*value = *key;
+			memmove(value->word, rest, strlen(rest) + 1);
+			value->pos.col += (int)(rest - key->word);
+			*nv = 1;
 		}
-		values[0] = t;
-		memmove(values[0].word, t.word + 1, strlen(t.word));
-		values[0].pos.col++;
-		if (values[0].word[0] != '\0')
-			nv = 1;
+		return (0);
 	}
+	scan(sc, &t);
+	if (t.kind != TOK_WORD || t.word[0] != ':') {
+		conf_error(sc->conf, &t.pos, "expected ':' after "
+		    "'%s', found %s", key->word, tok_name(&t));
+		if (t.kind != TOK_WORD)
+			unscan(sc, &t);
+		resync_statement(sc);
+		return (-1);
+	}
+	*value = t;
+	memmove(value->word, t.word + 1, strlen(t.word));
+	value->pos.col++;
+	if (value->word[0] != '\0')
+		*nv = 1;
+	return (0);
+}
+
+/*
+ * The keywords[] entry of a keyword that may stand here (st NULL: at the
+ * top of the file), or -1 after an error (already resynchronised).
+ */
+static int
+find_keyword(struct scanner *sc, const struct conf_stanza *st,
+    const struct token *key)
+{
+	size_t	k;
+
 	for (k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++)
-		if (strcmp(keytok.word, keywords[k].name) == 0)
+		if (strcmp(key->word, keywords[k].name) == 0)
 			break;
 	if (k == sizeof(keywords) / sizeof(keywords[0])) {
-		conf_error(sc->conf, &keytok.pos, "unknown keyword '%s'",
-		    keytok.word);
+		conf_error(sc->conf, &key->pos, "unknown keyword '%s'",
+		    key->word);
 		resync_statement(sc);
 		return (-1);
 	}
 	if (st == NULL && !keywords[k].global) {
-		conf_error(sc->conf, &keytok.pos, "'%s' belongs inside a "
-		    "listen stanza", keytok.word);
+		conf_error(sc->conf, &key->pos, "'%s' belongs inside a "
+		    "listen stanza", key->word);
 		resync_statement(sc);
 		return (-1);
 	}
 	if (st != NULL && keywords[k].global == 2) {
-		conf_error(sc->conf, &keytok.pos, "'%s' belongs at the top "
-		    "of the file, outside any listen stanza", keytok.word);
+		conf_error(sc->conf, &key->pos, "'%s' belongs at the top "
+		    "of the file, outside any listen stanza", key->word);
 		resync_statement(sc);
 		return (-1);
 	}
-	if (rest != NULL && *rest != '\0') {
-		values[0] = keytok;
-		memmove(values[0].word, rest, strlen(rest) + 1);
-		values[0].pos.col += (int)(rest - keytok.word);
-		nv = 1;
-	}
+	return ((int)k);
+}
+
+/*
+ * The values up to the ';' that ends the statement, after the *nv (0 or
+ * 1) that came with the keyword.  *nv counts them all, so that too many
+ * can be reported; values[] keeps the first max.
+ */
+static int
+scan_values(struct scanner *sc, const struct token *key,
+    struct token *values, size_t max, size_t *nv)
+{
+	struct token	t;
+
 	for (;;) {
 		scan(sc, &t);
 		if (t.kind == TOK_SEMI)
-			break;
+			return (0);
 		if (t.kind != TOK_WORD) {
 			conf_error(sc->conf, &t.pos, "expected ';' to end "
-			    "'%s', found %s", keytok.word, tok_name(&t));
+			    "'%s', found %s", key->word, tok_name(&t));
 			unscan(sc, &t);
 			resync_statement(sc);
 			return (-1);
 		}
-		if (nv < sizeof(values) / sizeof(values[0]))
-			values[nv] = t;
-		nv++;
+		if (*nv < max)
+			values[*nv] = t;
+		(*nv)++;
 	}
-	if (nv < (size_t)keywords[k].minvalues ||
-	    nv > (size_t)keywords[k].maxvalues) {
-		conf_error(sc->conf, &keytok.pos, "'%s' takes %s",
-		    keytok.word, keywords[k].usage);
-		return (-1);
-	}
-	if (keywords[k].key == KEY_POLICY) {
-		struct conf_policy	*p = st ? &st->policy :
-		    &sc->conf->global;
+}
 
-		if (set_policy(sc, p, keytok.word, &values[0]) == -1)
-			return (-1);
-		/* max-per-source: 10 /64; */
-		if (nv == 2)
-			return (set_policy(sc, p, "source-prefix",
-			    &values[1]));
-		return (0);
-	}
-	switch (keywords[k].key) {
+/*
+ * A conf_policy statement (limits, timeouts, rules, ...): the stanza's,
+ * or at the top of the file (st NULL) every stanza's default.
+ */
+static int
+parse_policy(struct scanner *sc, struct conf_stanza *st, const char *key,
+    const struct token *values, size_t nv)
+{
+	struct conf_policy	*p = st ? &st->policy : &sc->conf->global;
+
+	if (set_policy(sc, p, key, &values[0]) == -1)
+		return (-1);
+	/* max-per-source: 10 /64; */
+	if (nv == 2)
+		return (set_policy(sc, p, "source-prefix", &values[1]));
+	return (0);
+}
+
+/* Any other statement: a value of the stanza, or of the whole file. */
+static int
+parse_setting(struct scanner *sc, struct conf_stanza *st, enum stmt_key key,
+    const struct token *values, size_t nv)
+{
+	switch (key) {
 	case KEY_RESOLV:
 		return (set(sc, &st->local_family, &values[0]));
 	case KEY_REMOTE:
@@ -426,8 +458,7 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 		return (set(sc, &st->remote_family, &values[0]));
 	case KEY_SERVER:
 	case KEY_BACKUP:
-		return (parse_backend(sc, st, keywords[k].key == KEY_SERVER,
-		    values, nv));
+		return (parse_backend(sc, st, key == KEY_SERVER, values, nv));
 	case KEY_BALANCE:
 		return (set(sc, &st->balance, &values[0]));
 	case KEY_SOURCE:
@@ -441,9 +472,39 @@ parse_statement(struct scanner *sc, struct conf_stanza *st,
 			return (-1);
 		return (set(sc, &sc->conf->metrics_port, &values[1]));
 	case KEY_POLICY:
-		break;
+		break;		/* parse_policy()'s */
 	}
 	return (-1);
+}
+
+/*
+ * One statement, its first word already scanned: inside a stanza, or
+ * at the top of the file (st NULL) where only the global keywords
+ * (allow, deny, accept-proxy-protocol, ...) may stand.
+ * Returns 0 when parsed, -1 after an error (already resynchronised).
+ */
+static int
+parse_statement(struct scanner *sc, struct conf_stanza *st,
+    struct token *first)
+{
+	struct token	 values[4], key = *first;
+	size_t		 nv;
+	int		 k;
+
+	if (split_keyword(sc, &key, &values[0], &nv) == -1 ||
+	    (k = find_keyword(sc, st, &key)) == -1 ||
+	    scan_values(sc, &key, values, sizeof(values) / sizeof(values[0]),
+	    &nv) == -1)
+		return (-1);
+	if (nv < (size_t)keywords[k].minvalues ||
+	    nv > (size_t)keywords[k].maxvalues) {
+		conf_error(sc->conf, &key.pos, "'%s' takes %s",
+		    key.word, keywords[k].usage);
+		return (-1);
+	}
+	if (keywords[k].key == KEY_POLICY)
+		return (parse_policy(sc, st, key.word, values, nv));
+	return (parse_setting(sc, st, keywords[k].key, values, nv));
 }
 
 /* A stanza, after its "listen" keyword. */
