@@ -80,6 +80,129 @@ update_maxlevel(void)
 }
 
 /*
+ * Cut "target:level[,param[,param]]" (copy, modified) into its parts;
+ * *p1 and *p2 are NULL when not given.
+ */
+static int
+split_spec(const char *spec, char *copy, char **lvl, char **p1, char **p2,
+    char *err, size_t errlen)
+{
+	*p1 = *p2 = NULL;
+	if ((*lvl = strchr(copy, ':')) == NULL) {
+		snprintf(err, errlen, "'%s': expected <target>:<level>", spec);
+		return (-1);
+	}
+	*(*lvl)++ = '\0';
+	if ((*p1 = strchr(*lvl, ',')) == NULL)
+		return (0);
+	*(*p1)++ = '\0';
+	if ((*p2 = strchr(*p1, ',')) == NULL)
+		return (0);
+	*(*p2)++ = '\0';
+	if (strchr(*p2, ',') != NULL) {
+		snprintf(err, errlen, "'%s': too many parameters", spec);
+		return (-1);
+	}
+	return (0);
+}
+
+/* syslog[,ident[,facility]]: tcpproxy and daemon unless given. */
+static int
+target_syslog(struct log_target *t, const char *spec, const char *ident,
+    const char *facility, char *err, size_t errlen)
+{
+	size_t	i;
+
+	t->kind = TARGET_SYSLOG;
+	t->facility = LOG_DAEMON;
+	if ((t->ident = strdup(ident != NULL ? ident : "tcpproxy")) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	if (facility == NULL)
+		return (0);
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcasecmp(facility, facilities[i].name) == 0) {
+			t->facility = facilities[i].value;
+			return (0);
+		}
+	snprintf(err, errlen, "'%s': unknown syslog facility '%s'", spec,
+	    facility);
+	free(t->ident);
+	return (-1);
+}
+
+/* file[,path]: absolute, since the daemon runs in "/". */
+static int
+target_file(struct log_target *t, const char *spec, const char *path,
+    const char *extra, char *err, size_t errlen)
+{
+	t->kind = TARGET_FILE;
+	if (extra != NULL) {
+		snprintf(err, errlen, "'%s': file takes one parameter, the "
+		    "path", spec);
+		return (-1);
+	}
+	if ((t->path = path_absolute(path != NULL ? path : "tcpproxy.log"))
+	    == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	return (0);
+}
+
+/* stdout or stderr, without parameters. */
+static int
+target_stdio(struct log_target *t, const char *spec, const char *name,
+    const char *param, char *err, size_t errlen)
+{
+	t->kind = name[3] == 'o' ? TARGET_STDOUT : TARGET_STDERR;
+	if (param != NULL) {
+		snprintf(err, errlen, "'%s': %s takes no parameters", spec,
+		    name);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The target of that name, set up from its parameters. */
+static int
+target_setup(struct log_target *t, const char *spec, const char *name,
+    const char *p1, const char *p2, char *err, size_t errlen)
+{
+	if (strcmp(name, "syslog") == 0)
+		return (target_syslog(t, spec, p1, p2, err, errlen));
+	if (strcmp(name, "file") == 0)
+		return (target_file(t, spec, p1, p2, err, errlen));
+	if (strcmp(name, "stdout") == 0 || strcmp(name, "stderr") == 0)
+		return (target_stdio(t, spec, name, p1, err, errlen));
+	snprintf(err, errlen, "'%s': unknown log target '%s'", spec, name);
+	return (-1);
+}
+
+/* Add a set-up target, unless it is a second syslog, stdout or stderr. */
+static int
+target_append(struct log_target *t, const char *spec, const char *name,
+    char *err, size_t errlen)
+{
+	if (t->kind != TARGET_FILE && target_find(t->kind) != NULL) {
+		snprintf(err, errlen, "'%s': target %s given more than once",
+		    spec, name);
+		free(t->ident);
+		return (-1);
+	}
+	if (ntargets == LOG_TARGETS_MAX) {
+		snprintf(err, errlen, "'%s': too many log targets", spec);
+		free(t->ident);
+		free(t->path);
+		return (-1);
+	}
+	targets[ntargets++] = *t;
+	update_maxlevel();
+	return (0);
+}
+
+/*
  * Parse "target:level[,param[,param]]" as -L takes it.  Nothing is opened
  * yet: that waits until every option has been checked.
  */
@@ -87,8 +210,8 @@ int
 log_target_add(const char *spec, char *err, size_t errlen)
 {
 	struct log_target	 t;
-	char			*copy, *name, *lvl, *p1 = NULL, *p2 = NULL, *p3;
-	size_t			 i;
+	char			*copy, *lvl, *p1, *p2;
+	int			 rc = -1;
 
 	memset(&t, 0, sizeof(t));
 	t.fd = -1;
@@ -96,98 +219,24 @@ log_target_add(const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return (-1);
 	}
-	name = copy;
-	if ((lvl = strchr(copy, ':')) == NULL) {
-		snprintf(err, errlen, "'%s': expected <target>:<level>", spec);
-		goto fail;
-	}
-	*lvl++ = '\0';
-	if ((p1 = strchr(lvl, ',')) != NULL) {
-		*p1++ = '\0';
-		if ((p2 = strchr(p1, ',')) != NULL) {
-			*p2++ = '\0';
-			if ((p3 = strchr(p2, ',')) != NULL) {
-				snprintf(err, errlen, "'%s': too many "
-				    "parameters", spec);
-				goto fail;
-			}
-		}
-	}
+	if (split_spec(spec, copy, &lvl, &p1, &p2, err, errlen) == -1)
+		goto done;
 	if (strlen(lvl) != 1 || lvl[0] < '0' || lvl[0] > '5') {
 		snprintf(err, errlen, "'%s': level must be a digit from 0 "
 		    "to 5", spec);
-		goto fail;
+		goto done;
 	}
 	t.level = lvl[0] - '0';
 	if ((p1 != NULL && *p1 == '\0') || (p2 != NULL && *p2 == '\0')) {
 		snprintf(err, errlen, "'%s': empty parameter", spec);
-		goto fail;
+		goto done;
 	}
-
-	if (strcmp(name, "syslog") == 0) {
-		t.kind = TARGET_SYSLOG;
-		t.facility = LOG_DAEMON;
-		t.ident = strdup(p1 != NULL ? p1 : "tcpproxy");
-		if (t.ident == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		if (p2 != NULL) {
-			for (i = 0; i < sizeof(facilities) /
-			    sizeof(facilities[0]); i++)
-				if (strcasecmp(p2, facilities[i].name) == 0)
-					break;
-			if (i == sizeof(facilities) / sizeof(facilities[0])) {
-				snprintf(err, errlen, "'%s': unknown syslog "
-				    "facility '%s'", spec, p2);
-				free(t.ident);
-				goto fail;
-			}
-			t.facility = facilities[i].value;
-		}
-	} else if (strcmp(name, "file") == 0) {
-		t.kind = TARGET_FILE;
-		if (p2 != NULL) {
-			snprintf(err, errlen, "'%s': file takes one "
-			    "parameter, the path", spec);
-			goto fail;
-		}
-		t.path = path_absolute(p1 != NULL ? p1 : "tcpproxy.log");
-		if (t.path == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-	} else if (strcmp(name, "stdout") == 0 || strcmp(name, "stderr") == 0) {
-		t.kind = name[3] == 'o' ? TARGET_STDOUT : TARGET_STDERR;
-		if (p1 != NULL) {
-			snprintf(err, errlen, "'%s': %s takes no parameters",
-			    spec, name);
-			goto fail;
-		}
-	} else {
-		snprintf(err, errlen, "'%s': unknown log target '%s'", spec,
-		    name);
-		goto fail;
-	}
-	if (t.kind != TARGET_FILE && target_find(t.kind) != NULL) {
-		snprintf(err, errlen, "'%s': target %s given more than once",
-		    spec, name);
-		free(t.ident);
-		goto fail;
-	}
-	if (ntargets == LOG_TARGETS_MAX) {
-		snprintf(err, errlen, "'%s': too many log targets", spec);
-		free(t.ident);
-		free(t.path);
-		goto fail;
-	}
-	targets[ntargets++] = t;
-	update_maxlevel();
+	if (target_setup(&t, spec, copy, p1, p2, err, errlen) == 0 &&
+	    target_append(&t, spec, copy, err, errlen) == 0)
+		rc = 0;
+done:
 	free(copy);
-	return (0);
-fail:
-	free(copy);
-	return (-1);
+	return (rc);
 }
 
 /* -U: stdout at the debug level, next to whatever -L asked for. */
