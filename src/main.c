@@ -241,12 +241,147 @@ default_workers(void)
 	return (n > WORKERS_MAX ? WORKERS_MAX : (int)n);
 }
 
-static void
-parse_options(int argc, char *argv[], struct options *o)
+/* -l -t -p -r -R -o -s (the one listener of -p mode), -b and -c. */
+static int
+listener_option(struct options *o, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'l':
+		o->local_addr = arg;
+		break;
+	case 't':
+		check_family("-t", arg);
+		o->local_resolv = arg;
+		break;
+	case 'p':
+		o->local_port = arg;
+		break;
+	case 'r':
+		o->remote_addr = arg;
+		break;
+	case 'R':
+		check_family("-R", arg);
+		o->remote_resolv = arg;
+		break;
+	case 'o':
+		o->remote_port = arg;
+		break;
+	case 's':
+		o->source_addr = arg;
+		break;
+	case 'b':
+		if (conf_parse_size(arg, &o->bufsize) == -1)
+			usage_error("-b: invalid buffer size '%s': expected 1 "
+			    "to 64m bytes, with an optional k or m", arg);
+		break;
+	case 'c':
+		o->config = arg;
+		break;
+	default:
+		return (0);
+	}
+	return (1);
+}
+
+/* How the daemon runs: its processes, identities, pid file and log. */
+static int
+process_option(struct options *o, int ch, const char *arg)
 {
 	const char	*errstr;
 	char		 err[256];
-	int		 ch, longindex = 0;
+
+	switch (ch) {
+	case 'h':
+		fputs(usage_text, stdout);
+		exit(0);
+	case 'v':
+		printf("tcpproxy %s\n", TCPPROXY_VERSION);
+		printf("privilege-separated IPv4/IPv6 TCP proxy, "
+		    "protocol %d\n", PROTO_VERSION);
+		exit(0);
+	case 'D':
+		o->daemonize = 0;
+		break;
+	case 'U':
+		o->debug = 1;
+		o->daemonize = 0;
+		break;
+	case 'u':
+		o->user = arg;
+		break;
+	case 'g':
+		o->group = arg;
+		break;
+	case 'C':
+		o->chroot = arg;
+		break;
+	case 'P':
+		o->pidfile = arg;
+		break;
+	case 'L':
+		if (log_target_add(arg, err, sizeof(err)) == -1)
+			usage_error("-L: %s", err);
+		break;
+	case 'w':
+		o->nworkers = (int)strtonum(arg, 1, WORKERS_MAX, &errstr);
+		if (errstr != NULL)
+			usage_error("-w: invalid number of workers '%s': must "
+			    "be 1 to %d", arg, WORKERS_MAX);
+		break;
+	case 'n':
+		o->configtest = 1;
+		break;
+	default:
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * The control socket, the stop and watchdog times, and --no-splice,
+ * --no-epoll, --no-sandbox.
+ */
+static int
+runtime_option(struct options *o, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'S':
+		o->control = arg;
+		break;
+	case OPT_CONTROL_GROUP:
+		o->control_group = arg;
+		break;
+	case OPT_WATCHDOG_TIMEOUT:
+		if (conf_parse_duration(arg, &o->watchdog_ms) == -1)
+			usage_error("--watchdog-timeout: invalid time '%s': "
+			    "expected seconds, or a number with ms, s, m or h; "
+			    "0 turns it off", arg);
+		break;
+	case OPT_SHUTDOWN_TIMEOUT:
+		if (conf_parse_duration(arg, &o->shutdown_timeout_ms) == -1)
+			usage_error("--shutdown-timeout: invalid time '%s': "
+			    "expected seconds, or a number with ms, s, m or h",
+			    arg);
+		break;
+	case OPT_NO_SPLICE:
+		relay_splice = 0;
+		break;
+	case OPT_NO_EPOLL:
+		pollset_epoll = 0;
+		break;
+	case OPT_NO_SANDBOX:
+		worker_set_sandbox(0);
+		break;
+	default:
+		return (0);
+	}
+	return (1);
+}
+
+static void
+parse_options(int argc, char *argv[], struct options *o)
+{
+	int	ch, longindex = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->daemonize = 1;
@@ -257,116 +392,12 @@ parse_options(int argc, char *argv[], struct options *o)
 	while ((ch = getopt_long(argc, argv,
 	    "+hvDu:g:C:P:L:Ul:t:p:r:R:o:s:b:c:w:nS:", longopts, &longindex))
 	    != -1) {
-		switch (ch) {
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		case 'v':
-			printf("tcpproxy %s\n", TCPPROXY_VERSION);
-			printf("privilege-separated IPv4/IPv6 TCP proxy, "
-			    "protocol %d\n", PROTO_VERSION);
-			exit(0);
-		case 'D':
-			o->daemonize = 0;
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case 'g':
-			o->group = optarg;
-			break;
-		case 'C':
-			o->chroot = optarg;
-			break;
-		case 'P':
-			o->pidfile = optarg;
-			break;
-		case 'L':
-			if (log_target_add(optarg, err, sizeof(err)) == -1)
-				usage_error("-L: %s", err);
-			break;
-		case 'U':
-			o->debug = 1;
-			o->daemonize = 0;
-			break;
-		case 'l':
-			o->local_addr = optarg;
-			break;
-		case 't':
-			check_family("-t", optarg);
-			o->local_resolv = optarg;
-			break;
-		case 'p':
-			o->local_port = optarg;
-			break;
-		case 'r':
-			o->remote_addr = optarg;
-			break;
-		case 'R':
-			check_family("-R", optarg);
-			o->remote_resolv = optarg;
-			break;
-		case 'o':
-			o->remote_port = optarg;
-			break;
-		case 's':
-			o->source_addr = optarg;
-			break;
-		case 'b':
-			if (conf_parse_size(optarg, &o->bufsize) == -1)
-				usage_error("-b: invalid buffer size '%s': "
-				    "expected 1 to 64m bytes, with an "
-				    "optional k or m", optarg);
-			break;
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'w':
-			o->nworkers = (int)strtonum(optarg, 1, WORKERS_MAX,
-			    &errstr);
-			if (errstr != NULL)
-				usage_error("-w: invalid number of workers "
-				    "'%s': must be 1 to %d", optarg,
-				    WORKERS_MAX);
-			break;
-		case 'n':
-			o->configtest = 1;
-			break;
-		case 'S':
-			o->control = optarg;
-			break;
-		case OPT_CONTROL_GROUP:
-			o->control_group = optarg;
-			break;
-		case OPT_WATCHDOG_TIMEOUT:
-			if (conf_parse_duration(optarg, &o->watchdog_ms) == -1)
-				usage_error("--watchdog-timeout: invalid time "
-				    "'%s': expected seconds, or a number with "
-				    "ms, s, m or h; 0 turns it off", optarg);
-			break;
-		case OPT_SHUTDOWN_TIMEOUT:
-			if (conf_parse_duration(optarg,
-			    &o->shutdown_timeout_ms) == -1)
-				usage_error("--shutdown-timeout: invalid time "
-				    "'%s': expected seconds, or a number with "
-				    "ms, s, m or h", optarg);
-			break;
-		case OPT_NO_SPLICE:
-			relay_splice = 0;
-			break;
-		case OPT_NO_EPOLL:
-			pollset_epoll = 0;
-			break;
-		case OPT_NO_SANDBOX:
-			worker_set_sandbox(0);
-			break;
-		case OPT_POLICY:
+		if (ch == OPT_POLICY)
 			policy_option(longopts[longindex].name, optarg);
-			break;
-		default:
-			/* getopt_long has said what was wrong. */
-			exit(1);
-		}
+		else if (!listener_option(o, ch, optarg) &&
+		    !process_option(o, ch, optarg) &&
+		    !runtime_option(o, ch, optarg))
+			exit(1);	/* getopt_long has said what was wrong. */
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
