@@ -534,31 +534,197 @@ daemonize(void)
 	}
 }
 
+/*
+ * A reload or a stats request sent during start-up (the ports may
+ * already answer) waits for the master's handlers instead of killing
+ * the daemon, which is their default action.  SIGTERM and SIGINT still
+ * end a start-up stuck resolving names.
+ */
+static void
+block_early_signals(void)
+{
+	sigset_t	early;
+
+	sigemptyset(&early);
+	sigaddset(&early, SIGHUP);
+	sigaddset(&early, SIGUSR1);
+	sigaddset(&early, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &early, NULL);
+}
+
+/* Only the test suite sets this: see worker.c. */
+static void
+take_test_hooks(void)
+{
+	char	*hooks;
+
+	if ((hooks = getenv("TCPPROXY_TEST_HOOKS")) != NULL &&
+	    (hooks = strdup(hooks)) == NULL)
+		fatal("strdup");
+	worker_set_test_hooks(hooks);
+	unsetenv("TCPPROXY_TEST_HOOKS");
+}
+
+/*
+ * The listeners to serve, from the command line (-p) or the config
+ * file, parsed and resolved; any error ends the start.  Returns the
+ * path a reload reads again, NULL for -p.
+ */
+static const char *
+read_config(struct conf *c, const struct options *o)
+{
+	const char	*config;
+	char		*abs_config;
+
+	conf_init(c, o->bufsize);
+	conf_policy_copy(&c->global, &defaults);
+	if (o->local_port != NULL) {
+		if (o->config != NULL)
+			fprintf(stderr, "tcpproxy: -p and -c both given: "
+			    "ignoring the config file\n");
+		conf_from_options(c, o);
+		config = NULL;
+	} else {
+		config = o->config != NULL ? o->config : TCPPROXY_CONFFILE;
+		/* Reloads happen after chdir("/"): keep an absolute path. */
+		if ((abs_config = realpath(config, NULL)) != NULL)
+			config = abs_config;
+		conf_parse_file(c, config);
+	}
+	if (c->nerrors == 0)
+		conf_resolve(c);
+	if (c->nerrors > 0) {
+		if (o->configtest)
+			fprintf(stderr, "tcpproxy: configuration has %d "
+			    "error%s\n", c->nerrors, c->nerrors > 1 ? "s" : "");
+		exit(1);
+	}
+	return (config);
+}
+
+/*
+ * The workers' user, group and chroot (-u, -g, -C) and the control
+ * socket's group must exist, for -n too.  Returns that group, or NULL.
+ */
+static struct group *
+check_identities(const struct options *o, struct proc_identity *ident)
+{
+	struct group	*gr = NULL;
+	char		 err[512];
+
+	ident->role = "workers";
+	ident->user = o->user;
+	ident->group = o->group;
+	ident->chroot = o->chroot;
+	if (proc_identity_resolve(ident, err, sizeof(err)) == -1)
+		usage_error("%s", err);
+	if (o->control_group != NULL && (gr = getgrnam(o->control_group)) ==
+	    NULL)
+		usage_error("--control-group: unknown group '%s'",
+		    o->control_group);
+	return (gr);
+}
+
+/* From here on errors go to the log targets, and stderr until ready. */
+static void
+start_logging(void)
+{
+	char	err[512];
+
+	if (log_targets_open(err, sizeof(err)) == -1)
+		usage_error("-L: %s", err);
+	log_set_startup(1);
+	conf_set_report(report_to_log);
+}
+
+/*
+ * -P, made absolute (the daemon works in "/", and an upgrade opens it
+ * again); refused when another instance holds it.  NULL without -P.
+ */
+static struct pidfh *
+open_pidfile(struct options *o)
+{
+	struct pidfh	*pidfh;
+	pid_t		 otherpid;
+
+	if (o->pidfile == NULL)
+		return (NULL);
+	if ((o->pidfile = path_absolute(o->pidfile)) == NULL)
+		fatal("pid file");
+	if ((pidfh = pidfile_open(o->pidfile, 0644, &otherpid)) == NULL) {
+		if (errno == EEXIST)
+			usage_error("-P: already running as pid %ld (%s)",
+			    (long)otherpid, o->pidfile);
+		usage_error("-P: cannot open pid file '%s': %s", o->pidfile,
+		    strerror(errno));
+	}
+	return (pidfh);
+}
+
+/* A start that fails leaves no pid file behind. */
+__attribute__((__noreturn__))
+static void
+startup_exit(struct pidfh *pidfh)
+{
+	if (pidfh != NULL)
+		pidfile_remove(pidfh);
+	exit(1);
+}
+
+/*
+ * Bind every listener of c (or take it over: socket activation, an
+ * upgrade) and the metrics socket; c is freed, its table kept.
+ */
+static void
+bind_listeners(struct conf *c, struct master_setup *setup)
+{
+	if ((setup->table = malloc(sizeof(*setup->table))) == NULL)
+		fatal("table");
+	setup->next_id = 1;
+	activation_collect();
+	if (listener_table_build(setup->table, c, NULL, &setup->next_id,
+	    setup->nworkers) == -1)
+		startup_exit(setup->pidfh);
+	conf_free(c);
+	if (master_metrics_setup(&setup->table->conf) == -1)
+		startup_exit(setup->pidfh);
+}
+
+/* The tables the workers share, mapped before the first fork. */
+static void
+map_shared_tables(int nworkers)
+{
+	char	err[512];
+
+	if (counts_init(nworkers, err, sizeof(err)) == -1)
+		fatalx("shared connection counts: %s", err);
+	if (health_init(err, sizeof(err)) == -1)
+		fatalx("shared remote health: %s", err);
+}
+
+/* Detach, then write the pid file: the daemon's pid, not its parent's. */
+static void
+become_daemon(const struct options *o, struct master_setup *setup)
+{
+	/* A new master of an upgrade is detached already, or stays put. */
+	setup->notify_fd = o->daemonize && !upgrade_active() ? daemonize() :
+	    -1;
+	setup->pidfile_path = o->pidfile;
+	setup->detach = o->daemonize;
+	if (setup->pidfh != NULL && pidfile_write(setup->pidfh) == -1)
+		log_warn("cannot write pid file %s", o->pidfile);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct options		 o;
 	struct conf		 c;
 	struct master_setup	 setup;
-	struct listener_table	*table;
-	struct group		*gr = NULL;
-	char			 err[512], *abs_config = NULL, *hooks;
-	const char		*config;
-	pid_t			 otherpid;
-	sigset_t		 early;
+	struct group		*gr;
+	char			 err[512];
 
-	/*
-	 * A reload or a stats request sent during start-up (the ports may
-	 * already answer) waits for the master's handlers instead of
-	 * killing the daemon, which is their default action.  SIGTERM and
-	 * SIGINT still end a start-up stuck resolving names.
-	 */
-	sigemptyset(&early);
-	sigaddset(&early, SIGHUP);
-	sigaddset(&early, SIGUSR1);
-	sigaddset(&early, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &early, NULL);
-
+	block_early_signals();
 #ifdef LIBBSD_OVERLAY
 	/* libbsd needs argv's room for titles; BSD libcs do not. */
 	upgrade_save_argv(argc, argv);
@@ -571,107 +737,30 @@ main(int argc, char *argv[])
 	if (upgrade_collect(err, sizeof(err)) == -1)
 		usage_error("upgrade: %s", err);
 	raise_nofile();
-	/* Only the test suite sets this: see worker.c. */
-	if ((hooks = getenv("TCPPROXY_TEST_HOOKS")) != NULL &&
-	    (hooks = strdup(hooks)) == NULL)
-		fatal("strdup");
-	worker_set_test_hooks(hooks);
-	unsetenv("TCPPROXY_TEST_HOOKS");
-
-	conf_init(&c, o.bufsize);
-	conf_policy_copy(&c.global, &defaults);
-	if (o.local_port != NULL) {
-		if (o.config != NULL)
-			fprintf(stderr, "tcpproxy: -p and -c both given: "
-			    "ignoring the config file\n");
-		conf_from_options(&c, &o);
-		config = NULL;
-	} else {
-		config = o.config != NULL ? o.config : TCPPROXY_CONFFILE;
-		/* Reloads happen after chdir("/"): keep an absolute path. */
-		if ((abs_config = realpath(config, NULL)) != NULL)
-			config = abs_config;
-		conf_parse_file(&c, config);
-	}
-	if (c.nerrors == 0)
-		conf_resolve(&c);
-	if (c.nerrors > 0) {
-		if (o.configtest)
-			fprintf(stderr, "tcpproxy: configuration has %d "
-			    "error%s\n", c.nerrors, c.nerrors > 1 ? "s" : "");
-		exit(1);
-	}
+	take_test_hooks();
 
 	memset(&setup, 0, sizeof(setup));
-	setup.ident.role = "workers";
-	setup.ident.user = o.user;
-	setup.ident.group = o.group;
-	setup.ident.chroot = o.chroot;
-	if (proc_identity_resolve(&setup.ident, err, sizeof(err)) == -1)
-		usage_error("%s", err);
-	if (o.control_group != NULL && (gr = getgrnam(o.control_group)) ==
-	    NULL)
-		usage_error("--control-group: unknown group '%s'",
-		    o.control_group);
+	setup.config_path = read_config(&c, &o);
+	gr = check_identities(&o, &setup.ident);
 	if (o.configtest) {
 		printf("configuration OK\n");
 		exit(0);
 	}
 
-	if (log_targets_open(err, sizeof(err)) == -1)
-		usage_error("-L: %s", err);
-	log_set_startup(1);
-	conf_set_report(report_to_log);
-
-	setup.pidfh = NULL;
-	if (o.pidfile != NULL && (o.pidfile = path_absolute(o.pidfile)) == NULL)
-		fatal("pid file");
-	if (o.pidfile != NULL &&
-	    (setup.pidfh = pidfile_open(o.pidfile, 0644, &otherpid)) == NULL) {
-		if (errno == EEXIST)
-			usage_error("-P: already running as pid %ld (%s)",
-			    (long)otherpid, o.pidfile);
-		usage_error("-P: cannot open pid file '%s': %s", o.pidfile,
-		    strerror(errno));
-	}
-
-	if ((table = malloc(sizeof(*table))) == NULL)
-		fatal("table");
-	setup.next_id = 1;
-	activation_collect();
-	if (listener_table_build(table, &c, NULL, &setup.next_id, o.nworkers)
-	    == -1) {
-		if (setup.pidfh != NULL)
-			pidfile_remove(setup.pidfh);
-		exit(1);
-	}
-	conf_free(&c);
-	if (master_metrics_setup(&table->conf) == -1) {
-		if (setup.pidfh != NULL)
-			pidfile_remove(setup.pidfh);
-		exit(1);
-	}
+	start_logging();
+	setup.pidfh = open_pidfile(&o);
+	setup.nworkers = o.nworkers;
+	bind_listeners(&c, &setup);
 	open_control(&o, gr, setup.pidfh);
 	upgrade_close_unused();
 	activation_close_unused();
-	setup.table = table;
-	setup.nworkers = o.nworkers;
-	setup.config_path = config;
 	setup.bufsize = o.bufsize;
 	setup.defaults = &defaults;
 	setup.shutdown_timeout_ms = o.shutdown_timeout_ms;
 	setup.watchdog_ms = o.watchdog_ms;
-	if (counts_init(o.nworkers, err, sizeof(err)) == -1)
-		fatalx("shared connection counts: %s", err);
-	if (health_init(err, sizeof(err)) == -1)
-		fatalx("shared remote health: %s", err);
-	/* A new master of an upgrade is detached already, or stays put. */
-	setup.notify_fd = o.daemonize && !upgrade_active() ? daemonize() : -1;
-	setup.pidfile_path = o.pidfile;
-	setup.detach = o.daemonize;
-	if (setup.pidfh != NULL && pidfile_write(setup.pidfh) == -1)
-		log_warn("cannot write pid file %s", o.pidfile);
+	map_shared_tables(o.nworkers);
+	become_daemon(&o, &setup);
 	log_notice("tcpproxy %s starting: %zu listeners, %d workers",
-	    TCPPROXY_VERSION, table->n, o.nworkers);
+	    TCPPROXY_VERSION, setup.table->n, o.nworkers);
 	master_run(&setup);
 }
