@@ -654,13 +654,11 @@ stop_check(void)
 		shutdown_all("shutdown timeout: closing the connections left");
 }
 
-void
-master_run(struct master_setup *setup)
+/* The master's state, its signals, and every worker started. */
+static void
+master_start(struct master_setup *setup, sigset_t *waitmask)
 {
-	struct pollfd	*pfd;
-	sigset_t	 waitmask;
-	int64_t		 now, next;
-	int		 i, n, nfds, timeout;
+	int	i;
 
 	ms.setup = setup;
 	ms.started_ms = clock_now_ms();
@@ -668,11 +666,11 @@ master_run(struct master_setup *setup)
 	ms.table->generation = 1;
 	setproctitle("master");
 	sdnotify_init();
-	master_signals(&waitmask);
+	master_signals(waitmask);
 	if ((ms.workers = calloc((size_t)setup->nworkers,
 	    sizeof(*ms.workers))) == NULL ||
-	    (pfd = ms.pfd = calloc((size_t)setup->nworkers + 2 +
-	    CONTROL_POLLFDS, sizeof(*pfd))) == NULL)
+	    (ms.pfd = calloc((size_t)setup->nworkers + 2 +
+	    CONTROL_POLLFDS, sizeof(*ms.pfd))) == NULL)
 		fatal("workers");
 	control_set_handler(master_control_request);
 	set_base();
@@ -687,95 +685,148 @@ master_run(struct master_setup *setup)
 			startup_failed();
 	}
 	master_metrics_commit();
+}
 
-	for (;;) {
-		if (sig_chld) {
-			sig_chld = 0;
-			reap();
-		}
-		stop_check();
-		/* A worker that died or was killed is not waited for. */
-		master_rounds_check();
-		if (sig_hup) {
-			sig_hup = 0;
-			if (ms.stopping)
-				log_notice("SIGHUP ignored: stopping");
-			else
-				master_reload(0);
-		}
-		if (sig_usr1) {
-			sig_usr1 = 0;
-			master_stats_start(1);
-		}
-		if (sig_usr2) {
-			sig_usr2 = 0;
-			master_dump_start();
-		}
-		if (sig_urg) {
-			sig_urg = 0;
-			master_upgrade_start(0);
-		}
-
-		now = clock_now_ms();
-		next = master_rounds_expire(now);
-		control_expire(now);
-		master_control_expire(now);
-		next = deadline_earliest(next, control_deadline());
-		next = deadline_earliest(next, master_control_deadline());
+/* Act on the flags the signal handlers set during ppoll(). */
+static void
+handle_signals(void)
+{
+	if (sig_chld) {
+		sig_chld = 0;
+		reap();
+	}
+	stop_check();
+	/* A worker that died or was killed is not waited for. */
+	master_rounds_check();
+	if (sig_hup) {
+		sig_hup = 0;
 		if (ms.stopping)
-			next = deadline_earliest(next, ms.stop_deadline_ms);
-		master_metrics_respawn(now, &next);
-		next = deadline_earliest(next, master_upgrade_deadline());
-		next = deadline_earliest(next, master_watchdog_check(now));
-		next = deadline_earliest(next, master_resolve_check(now));
-		for (i = 0; i < setup->nworkers; i++) {
-			struct worker_proc *w = &ms.workers[i];
+			log_notice("SIGHUP ignored: stopping");
+		else
+			master_reload(0);
+	}
+	if (sig_usr1) {
+		sig_usr1 = 0;
+		master_stats_start(1);
+	}
+	if (sig_usr2) {
+		sig_usr2 = 0;
+		master_dump_start();
+	}
+	if (sig_urg) {
+		sig_urg = 0;
+		master_upgrade_start(0);
+	}
+}
 
-			if (w->pid == -1 && w->respawn_ms > 0) {
-				if (w->respawn_ms <= now)
-					spawn(w);
-				else if (next == -1 || w->respawn_ms < next)
-					next = w->respawn_ms;
-			}
+/* Start the workers due again; the earliest restart still to come. */
+static int64_t
+respawn_due(int64_t now, int64_t next)
+{
+	int	i;
+
+	for (i = 0; i < ms.setup->nworkers; i++) {
+		struct worker_proc *w = &ms.workers[i];
+
+		if (w->pid == -1 && w->respawn_ms > 0) {
+			if (w->respawn_ms <= now)
+				spawn(w);
+			else if (next == -1 || w->respawn_ms < next)
+				next = w->respawn_ms;
 		}
-		if (ms.startup_deadline_ms > 0) {
-			if (now >= ms.startup_deadline_ms)
-				startup_failed();
-			if (next == -1 || ms.startup_deadline_ms < next)
-				next = ms.startup_deadline_ms;
-		}
+	}
+	return (next);
+}
+
+/*
+ * Act on every deadline that has passed; returns the next one, -1 for
+ * none.
+ */
+static int64_t
+run_timers(int64_t now)
+{
+	int64_t	next;
+
+	next = master_rounds_expire(now);
+	control_expire(now);
+	master_control_expire(now);
+	next = deadline_earliest(next, control_deadline());
+	next = deadline_earliest(next, master_control_deadline());
+	if (ms.stopping)
+		next = deadline_earliest(next, ms.stop_deadline_ms);
+	master_metrics_respawn(now, &next);
+	next = deadline_earliest(next, master_upgrade_deadline());
+	next = deadline_earliest(next, master_watchdog_check(now));
+	next = deadline_earliest(next, master_resolve_check(now));
+	next = respawn_due(now, next);
+	if (ms.startup_deadline_ms > 0) {
+		if (now >= ms.startup_deadline_ms)
+			startup_failed();
+		if (next == -1 || ms.startup_deadline_ms < next)
+			next = ms.startup_deadline_ms;
+	}
+	return (next);
+}
+
+/*
+ * The poll slots: one per worker, the metrics process, the upgrade's
+ * new master, then the control socket's.  Returns how many are used.
+ */
+static int
+fill_pollfds(void)
+{
+	struct pollfd	*pfd = ms.pfd;
+	int		 i, nw = ms.setup->nworkers;
+
+	for (i = 0; i < nw; i++) {
+		struct worker_proc *w = &ms.workers[i];
+
+		pfd[i].fd = w->ch.fd;
+		pfd[i].events = POLLIN | (msg_pending(&w->ch) ? POLLOUT : 0);
+		pfd[i].revents = 0;
+	}
+	master_metrics_pollfd(&pfd[nw]);
+	master_upgrade_pollfd(&pfd[nw + 1]);
+	return (nw + 2 + control_pollfds(pfd + nw + 2));
+}
+
+/* Serve the slots that poll found ready. */
+static void
+dispatch_pollfds(int nfds)
+{
+	struct pollfd	*pfd = ms.pfd;
+	int		 i, nw = ms.setup->nworkers;
+
+	for (i = 0; i < nw; i++)
+		if (pfd[i].revents != 0 && ms.workers[i].ch.fd != -1)
+			worker_io(&ms.workers[i], pfd[i].revents);
+	master_metrics_io(&pfd[nw]);
+	control_io(pfd + nw + 2, nfds - nw - 2);
+	master_upgrade_io(&pfd[nw + 1], clock_now_ms());
+}
+
+void
+master_run(struct master_setup *setup)
+{
+	struct timespec	 ts;
+	sigset_t	 waitmask;
+	int64_t		 now, next;
+	int		 nfds, timeout;
+
+	master_start(setup, &waitmask);
+	for (;;) {
+		handle_signals();
+		now = clock_now_ms();
+		next = run_timers(now);
 		timeout = next == -1 ? -1 : (int)(next - now > 0 ?
 		    next - now : 0);
-
-		for (i = n = 0; i < setup->nworkers; i++) {
-			struct worker_proc *w = &ms.workers[i];
-
-			pfd[i].fd = w->ch.fd;
-			pfd[i].events = POLLIN |
-			    (msg_pending(&w->ch) ? POLLOUT : 0);
-			pfd[i].revents = 0;
-		}
-		master_metrics_pollfd(&pfd[setup->nworkers]);
-		master_upgrade_pollfd(&pfd[setup->nworkers + 1]);
-		nfds = setup->nworkers + 2 + control_pollfds(pfd +
-		    setup->nworkers + 2);
-		{
-			struct timespec ts;
-
-			n = ppoll(pfd, (nfds_t)nfds, clock_timeout(timeout, &ts),
-			    &waitmask);
-		}
-		if (n == -1) {
+		nfds = fill_pollfds();
+		if (ppoll(ms.pfd, (nfds_t)nfds, clock_timeout(timeout, &ts),
+		    &waitmask) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("ppoll");
 		}
-		for (i = 0; i < setup->nworkers; i++)
-			if (pfd[i].revents != 0 && ms.workers[i].ch.fd != -1)
-				worker_io(&ms.workers[i], pfd[i].revents);
-		master_metrics_io(&pfd[setup->nworkers]);
-		control_io(pfd + setup->nworkers + 2,
-		    nfds - setup->nworkers - 2);
-		master_upgrade_io(&pfd[setup->nworkers + 1], clock_now_ms());
+		dispatch_pollfds(nfds);
 	}
 }
