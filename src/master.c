@@ -1,7 +1,7 @@
 /*
- * The master: start-up, worker supervision, signals, stop and the loop.
- * Reload is master_reload.c; the rounds of questions to every worker,
- * master_rounds.c.
+ * The master: start-up, worker supervision, signals and the loop.
+ * Stop is master_stop.c; reload, master_reload.c; the rounds of
+ * questions to every worker, master_rounds.c.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -32,7 +32,6 @@
 #include "worker.h"
 
 #define STARTUP_TIMEOUT_MS	10000
-#define STOP_TIMEOUT_MS		1000
 #define RESPAWN_STABLE_MS	5000	/* a worker that lived this long */
 #define RESPAWN_BACKOFF_MIN_MS	250
 #define RESPAWN_BACKOFF_MAX_MS	30000
@@ -168,8 +167,8 @@ spawn(struct worker_proc *w)
 	master_send_table(w);
 }
 
-static struct worker_proc *
-worker_by_pid(pid_t pid)
+struct worker_proc *
+master_worker_by_pid(pid_t pid)
 {
 	int	i;
 
@@ -231,7 +230,7 @@ reap(void)
 	pid_t			 pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((w = worker_by_pid(pid)) == NULL) {
+		if ((w = master_worker_by_pid(pid)) == NULL) {
 			if (!master_metrics_reaped(pid, status) &&
 			    !master_resolve_reaped(pid, status))
 				master_upgrade_reaped(pid, status);
@@ -450,8 +449,9 @@ worker_message(struct worker_proc *w, struct msg *msg)
 	}
 }
 
-static void
-worker_io(struct worker_proc *w, int revents)
+/* Flush what a worker's channel holds; read and act on what it sent. */
+void
+master_worker_io(struct worker_proc *w, int revents)
 {
 	struct msg	 msg;
 	const char	*why;
@@ -471,187 +471,6 @@ worker_io(struct worker_proc *w, int revents)
 		else
 			msg_channel_clear(&w->ch);	/* reaped soon */
 	}
-}
-
-/*
- * While the workers stop, keep reading what they send: their last lines
- * (a close line per connection) still belong in the log.
- */
-static void
-drain_workers(int timeout_ms)
-{
-	int	i;
-
-	for (i = 0; i < ms.setup->nworkers; i++) {
-		ms.pfd[i].fd = ms.workers[i].ch.fd;
-		ms.pfd[i].events = POLLIN;
-		ms.pfd[i].revents = 0;
-	}
-	if (poll(ms.pfd, (nfds_t)ms.setup->nworkers, timeout_ms) <= 0)
-		return;
-	for (i = 0; i < ms.setup->nworkers; i++)
-		if (ms.pfd[i].revents != 0 && ms.workers[i].ch.fd != -1)
-			worker_io(&ms.workers[i], ms.pfd[i].revents);
-}
-
-static const char *
-stop_reason(int sig)
-{
-	return (sig == SIGINT ? "SIGINT received" : sig == SIGQUIT ?
-	    "SIGQUIT received" : sig == SIGTERM ? "SIGTERM received" :
-	    "stop asked on the control socket");
-}
-
-/*
- * Stop the workers, at once if they dawdle: each closes its connections
- * with a close line (reason=shutdown).
- */
-__attribute__((__noreturn__))
-static void
-shutdown_all(const char *why)
-{
-	int64_t	deadline = clock_now_ms() + STOP_TIMEOUT_MS;
-	int	i, left;
-	pid_t	pid;
-
-	log_notice("%s, shutting down", why);
-	sdnotify_stopping();
-	control_close();
-	master_metrics_stop();
-	for (i = 0; i < ms.setup->nworkers; i++)
-		if (ms.workers[i].pid != -1)
-			kill(ms.workers[i].pid, SIGTERM);
-	for (;;) {
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-			struct worker_proc *w = worker_by_pid(pid);
-
-			if (w != NULL)
-				w->pid = -1;
-		}
-		/* Done when every worker exited and said all it had to say. */
-		for (i = left = 0; i < ms.setup->nworkers; i++)
-			if (ms.workers[i].pid != -1 || ms.workers[i].ch.fd != -1)
-				left++;
-		if (left == 0)
-			break;
-		if (clock_now_ms() >= deadline) {
-			for (i = 0; i < ms.setup->nworkers; i++)
-				if (ms.workers[i].pid != -1) {
-					kill(ms.workers[i].pid, SIGKILL);
-					waitpid(ms.workers[i].pid, NULL, 0);
-					ms.workers[i].pid = -1;
-				}
-			break;
-		}
-		drain_workers(10);
-	}
-	for (i = 0; i < ms.setup->nworkers; i++)
-		msg_channel_clear(&ms.workers[i].ch);
-	if (ms.setup->pidfh != NULL)
-		pidfile_remove(ms.setup->pidfh);
-	listener_table_retire(ms.table);
-	listener_table_free(ms.table);
-	free(ms.table);
-	free(ms.workers);
-	free(ms.pfd);
-	log_notice("shutdown complete");
-	log_targets_close();
-	exit(0);
-}
-
-/* How long open connections may finish in a stop: 0 for none. */
-static int64_t
-stop_timeout_ms(void)
-{
-	if (ms.table->conf.shutdown_timeout_ms >= 0)
-		return (ms.table->conf.shutdown_timeout_ms);
-	return (ms.setup->shutdown_timeout_ms);
-}
-
-/*
- * A graceful stop: the listening sockets close at once, so new clients
- * are refused; each worker finishes its connections and exits, and
- * whatever is still open after timeout_ms is closed.
- */
-static void
-stop_gracefully(const char *why, int64_t timeout_ms)
-{
-	int	i;
-
-	if (timeout_ms >= INT64_MAX / 4)
-		log_notice("%s: stopping; open connections may finish, "
-		    "without a time limit", why);
-	else
-		log_notice("%s: stopping; open connections may finish for "
-		    "%lld ms", why, (long long)timeout_ms);
-	ms.stopping = 1;
-	ms.stop_deadline_ms = clock_now_ms() + timeout_ms;
-	listener_table_close_sockets(ms.table);
-	for (i = 0; i < ms.setup->nworkers; i++) {
-		struct worker_proc	*w = &ms.workers[i];
-
-		w->respawn_ms = 0;
-		if (!master_worker_live(w))
-			continue;
-		w->quiesced = 1;
-		if (msg_enqueue(&w->ch, PROTO_QUIESCE, NULL, 0, -1) == -1)
-			kill(w->pid, SIGTERM);	/* no other way to tell it */
-		else
-			msg_flush(&w->ch);
-	}
-}
-
-/*
- * An upgrade handed everything over: our workers finish their
- * connections, within the shutdown timeout if one is set, and we go.
- */
-void
-master_hand_over(const char *why)
-{
-	int64_t	timeout = stop_timeout_ms();
-
-	stop_gracefully(why, timeout > 0 ? timeout : INT64_MAX / 2);
-}
-
-/* Stop now (SIGTERM), or with connections finishing: seconds, or -1. */
-static int	stop_requested;
-static int	stop_seconds;
-
-void
-master_stop(int seconds)
-{
-	stop_requested = 1;
-	stop_seconds = seconds;
-}
-
-static void
-stop_check(void)
-{
-	int64_t		 timeout;
-	const char	*why;
-	int		 i, sig = sig_term;
-
-
-	if (sig != 0 || stop_requested) {
-		why = stop_reason(sig);
-		timeout = sig == 0 && stop_seconds >= 0 ?
-		    (int64_t)stop_seconds * 1000 : stop_timeout_ms();
-		sig_term = 0;
-		stop_requested = 0;
-		if (ms.stopping || timeout == 0)
-			shutdown_all(why);
-		sdnotify_stopping();
-		stop_gracefully(why, timeout);
-	}
-	if (!ms.stopping)
-		return;
-	for (i = 0; i < ms.setup->nworkers; i++)
-		if (ms.workers[i].pid != -1 || ms.workers[i].ch.fd != -1)
-			break;
-	if (i == ms.setup->nworkers)
-		shutdown_all("every connection finished");
-	if (clock_now_ms() >= ms.stop_deadline_ms)
-		shutdown_all("shutdown timeout: closing the connections left");
 }
 
 /* The master's state, its signals, and every worker started. */
@@ -691,11 +510,15 @@ master_start(struct master_setup *setup, sigset_t *waitmask)
 static void
 handle_signals(void)
 {
+	int	sig;
+
 	if (sig_chld) {
 		sig_chld = 0;
 		reap();
 	}
-	stop_check();
+	sig = sig_term;
+	sig_term = 0;
+	master_stop_check(sig);
 	/* A worker that died or was killed is not waited for. */
 	master_rounds_check();
 	if (sig_hup) {
@@ -799,7 +622,7 @@ dispatch_pollfds(int nfds)
 
 	for (i = 0; i < nw; i++)
 		if (pfd[i].revents != 0 && ms.workers[i].ch.fd != -1)
-			worker_io(&ms.workers[i], pfd[i].revents);
+			master_worker_io(&ms.workers[i], pfd[i].revents);
 	master_metrics_io(&pfd[nw]);
 	control_io(pfd + nw + 2, nfds - nw - 2);
 	master_upgrade_io(&pfd[nw + 1], clock_now_ms());

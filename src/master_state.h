@@ -1,6 +1,6 @@
 /*
  * The master's state, shared by its files: master.c (start-up,
- * supervision, signals, stop and the loop), master_reload.c,
+ * supervision, signals and the loop), master_stop.c, master_reload.c,
  * master_rounds.c (questions to every worker), master_control.c (the
  * control socket's commands), master_watchdog.c, master_resolve.c,
  * master_metrics.c and master_upgrade.c.  Nothing outside the master
@@ -125,6 +125,8 @@ int	master_worker_live(const struct worker_proc *);
 int	master_worker_current(const struct worker_proc *);
 void	master_worker_violation(struct worker_proc *, const char *);
 void	master_worker_kill(struct worker_proc *);
+struct worker_proc *master_worker_by_pid(pid_t);
+void	master_worker_io(struct worker_proc *, int);
 struct listener *master_listener_by_id(const struct listener_table *,
 	    uint32_t);
 
@@ -138,7 +140,6 @@ int64_t	master_rounds_expire(int64_t);
 
 int	master_send_table(struct worker_proc *);
 void	master_all_acked_check(void);
-void	master_stop(int);
 void	master_child_log(const char *, const struct msg *);
 void	master_child_last_words(struct msg_channel *, const char *);
 
@@ -160,8 +161,11 @@ void	master_metrics_respawn(int64_t, int64_t *);
 void	master_metrics_pollfd(struct pollfd *);
 void	master_metrics_io(const struct pollfd *);
 void	master_metrics_stop(void);
-
 void	master_metrics_hand_over(void);
+
+/* master_stop.c */
+void	master_stop(int);
+void	master_stop_check(int);
 void	master_hand_over(const char *);
 
 /* master_watchdog.c */
