@@ -33,12 +33,13 @@
 #include "counts.h"
 #include "health.h"
 #include "log.h"
+#include "pollset.h"
 #include "proxyhdr.h"
 #include "proxyproto.h"
 #include "relay.h"
 #include "sockopt.h"
 #include "upstream.h"
-#include "worker.h"
+#include "wlistener.h"
 
 #define FORWARD_BURST	8	/* reads per wake-up while data keeps coming */
 #define KEEPALIVE_AGE_MS 1000	/* a relay this old gets keepalive... */
@@ -87,7 +88,7 @@ static const char *const reason_names[] = {
 static void
 count_close(struct relay *r, enum relay_reason reason)
 {
-	struct proto_counters	*c = worker_counters(r->worker, r->listener);
+	struct proto_counters	*c = wlistener_counters(r->listener);
 
 	c->sent += r->up.bytes;
 	c->received += r->down.bytes;
@@ -118,7 +119,7 @@ count_close(struct relay *r, enum relay_reason reason)
 static void
 relay_close(struct relay *r, enum relay_reason reason, int reset)
 {
-	struct worker	*w = r->worker;
+	struct relay_set *rs = r->set;
 	char		 client[ADDR_STRLEN], remote[ADDR_STRLEN];
 	char		 source[ADDR_STRLEN];
 	struct linger	 lin = { 1, 0 };
@@ -146,32 +147,31 @@ relay_close(struct relay *r, enum relay_reason reason, int reset)
 		if (reset)
 			setsockopt(r->client.fd, SOL_SOCKET, SO_LINGER, &lin,
 			    sizeof(lin));
-		pollset_close(&w->ps, r->client.slot, r->client.fd);
+		pollset_close(rs->ps, r->client.slot, r->client.fd);
 	}
 	if (r->remote.fd != -1) {
 		if (reset)
 			setsockopt(r->remote.fd, SOL_SOCKET, SO_LINGER, &lin,
 			    sizeof(lin));
-		pollset_close(&w->ps, r->remote.slot, r->remote.fd);
+		pollset_close(rs->ps, r->remote.slot, r->remote.fd);
 	}
 	relay_dir_release(&r->up, r->bufsize);
 	relay_dir_release(&r->down, r->bufsize);
 	free(r->header);
 	counts_release(&r->hold);
 	count_close(r, reason);
-	TAILQ_REMOVE(&w->relays, r, entry);
-	w->nrelays--;
-	r->listener->nrelays--;
-	worker_listener_unref(w, r->listener);
+	TAILQ_REMOVE(&rs->list, r, entry);
+	rs->n--;
+	wlistener_release(r->listener);
 	free(r);
-	worker_accept_resume(w);
+	rs->closed(rs->arg);
 }
 
 /* What each end should be polled for, from the state of both dirs. */
 static void
 relay_update_events(struct relay *r)
 {
-	struct pollset	*ps = &r->worker->ps;
+	struct pollset	*ps = r->set->ps;
 	int		 ce = 0, re = 0;
 
 	if (r->state == RELAY_HEADER) {
@@ -290,7 +290,7 @@ relay_connect_failed(struct relay *r, int error)
 		    "down for %u ms", remote, r->listener->name,
 		    lc->down_after, lc->down_for_ms);
 	if (r->remote.fd != -1) {
-		pollset_close(&r->worker->ps, r->remote.slot, r->remote.fd);
+		pollset_close(r->set->ps, r->remote.slot, r->remote.fd);
 		r->remote.fd = -1;
 	}
 	relay_try_connect(r);
@@ -302,7 +302,6 @@ relay_try_connect(struct relay *r)
 {
 	const struct proto_listener	*lc = &r->listener->conf;
 	const struct addr		*ra, *src;
-	struct worker			*w = r->worker;
 	int				 fd;
 
 	if (r->next_remote == 0 && r->norder == 0)
@@ -330,7 +329,7 @@ relay_try_connect(struct relay *r)
 		return;
 	}
 	r->remote.fd = fd;
-	if (pollset_add(&w->ps, fd, POLLOUT, relay_io, &r->remote,
+	if (pollset_add(r->set->ps, fd, POLLOUT, relay_io, &r->remote,
 	    &r->remote.slot) == -1) {
 		relay_connect_failed(r, ENOMEM);
 		return;
@@ -434,8 +433,7 @@ relay_io(void *arg, int revents)
 	    POLLERR)) && !in->eof && relay_dir_pending(in) == 0; i++) {
 		int	full;
 
-		if ((full = relay_dir_forward(in, r->bufsize,
-		    r->worker->scratch)) == -1) {
+		if ((full = relay_dir_forward(in, r->bufsize)) == -1) {
 			relay_close(r, reason_of(errno), 1);
 			return;
 		}
@@ -446,7 +444,7 @@ relay_io(void *arg, int revents)
 		relay_close(r, REASON_EOF, 0);
 		return;
 	}
-	r->active_ms = r->worker->now_ms;
+	r->active_ms = *r->set->now_ms;
 	if (r->half_ms == 0 && (r->up.eof || r->down.eof))
 		r->half_ms = r->active_ms;
 	relay_update_events(r);
@@ -614,12 +612,24 @@ relay_header_io(struct relay *r)
 	header_done(r, &ph);
 }
 
+void
+relay_set_init(struct relay_set *rs, struct pollset *ps, const int64_t *now_ms,
+    void (*closed)(void *), void *arg)
+{
+	memset(rs, 0, sizeof(*rs));
+	TAILQ_INIT(&rs->list);
+	rs->ps = ps;
+	rs->now_ms = now_ms;
+	rs->closed = closed;
+	rs->arg = arg;
+}
+
 /*
  * A client was accepted on l, under the listener's place in hold: start
  * connecting on its behalf, or first read its PROXY header.
  */
 void
-relay_start(struct worker *w, struct wlistener *l, int fd,
+relay_start(struct relay_set *rs, struct wlistener *l, int fd,
     const struct addr *client, struct counts_hold *hold)
 {
 	struct relay	*r;
@@ -632,9 +642,9 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 		return;
 	}
 	r->hold = *hold;
-	r->worker = w;
+	r->set = rs;
 	r->listener = l;
-	r->id = ++w->next_relay_id;
+	r->id = ++rs->next_id;
 	r->state = RELAY_CONNECTING;
 	r->bufsize = l->conf.bufsize;
 	r->started_ms = clock_now_ms();
@@ -645,18 +655,17 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
 	r->client.slot = r->remote.slot = -1;
 	relay_dir_init(&r->up, &r->client, &r->remote, &r->down);
 	relay_dir_init(&r->down, &r->remote, &r->client, &r->up);
-	l->refs++;
-	l->nrelays++;
-	worker_counters(w, l)->accepted++;
-	TAILQ_INSERT_TAIL(&w->relays, r, entry);
-	w->nrelays++;
+	wlistener_hold(l);
+	wlistener_counters(l)->accepted++;
+	TAILQ_INSERT_TAIL(&rs->list, r, entry);
+	rs->n++;
 
 	/* Behind a balancer, the client is known after its header. */
 	if (l->conf.accept_proxy == 0 && log_enabled(LOG_LVL_INFO))
 		log_info("relay %llu: new client %s on %s",
 		    (unsigned long long)r->id,
 		    addr_fmt(client, buf, sizeof(buf)), l->name);
-	if (pollset_add(&w->ps, fd, 0, relay_io, &r->client,
+	if (pollset_add(rs->ps, fd, 0, relay_io, &r->client,
 	    &r->client.slot) == -1) {
 		relay_close(r, REASON_ERROR, 0);
 		return;
@@ -674,13 +683,13 @@ relay_start(struct worker *w, struct wlistener *l, int fd,
  * for longer than fin-timeout, are closed.
  */
 void
-relay_sweep(struct worker *w, int64_t now)
+relay_sweep(struct relay_set *rs, int64_t now)
 {
 	const struct proto_listener	*lc;
 	struct relay			*r, *next;
 	int				 budget = KEEPALIVE_PER_SWEEP;
 
-	for (r = TAILQ_FIRST(&w->relays); r != NULL; r = next) {
+	for (r = TAILQ_FIRST(&rs->list); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
 		lc = &r->listener->conf;
 		if (r->state == RELAY_ESTABLISHED && !r->keepalive_set &&
@@ -726,23 +735,23 @@ relay_sweep(struct worker *w, int64_t now)
 
 /* The worker stops: every relay ends, each with its accounting line. */
 void
-relay_shutdown_all(struct worker *w)
+relay_shutdown_all(struct relay_set *rs)
 {
 	struct relay	*r;
 
-	while ((r = TAILQ_FIRST(&w->relays)) != NULL)
+	while ((r = TAILQ_FIRST(&rs->list)) != NULL)
 		relay_close(r, REASON_SHUTDOWN, 0);
 }
 
 /* SIGUSR2: one line per open connection. */
 void
-relay_dump(struct worker *w)
+relay_dump(struct relay_set *rs)
 {
 	struct relay	*r;
 	char		 client[ADDR_STRLEN], remote[ADDR_STRLEN];
 	int64_t		 now = clock_now_ms();
 
-	TAILQ_FOREACH(r, &w->relays, entry) {
+	TAILQ_FOREACH(r, &rs->list, entry) {
 		addr_fmt(&r->client.addr, client, sizeof(client));
 		if (r->remote.addr.len > 0)
 			addr_fmt(&r->remote.addr, remote, sizeof(remote));
@@ -783,11 +792,11 @@ relay_describe(const struct relay *r, int64_t now, struct proto_conn *pc)
 
 /* The control socket's kill: both ends reset.  1 if it was open. */
 int
-relay_kill(struct worker *w, uint64_t id)
+relay_kill(struct relay_set *rs, uint64_t id)
 {
 	struct relay	*r;
 
-	TAILQ_FOREACH(r, &w->relays, entry)
+	TAILQ_FOREACH(r, &rs->list, entry)
 		if (r->id == id) {
 			relay_close(r, REASON_KILLED, 1);
 			return (1);

@@ -11,8 +11,8 @@
 #include "counts.h"
 #include "upstream.h"
 
+struct pollset;
 struct proto_conn;
-struct worker;
 struct wlistener;
 struct relay;
 struct relay_header;
@@ -64,7 +64,7 @@ enum relay_reason {
 
 struct relay {
 	TAILQ_ENTRY(relay)	 entry;
-	struct worker		*worker;
+	struct relay_set	*set;
 	struct wlistener	*listener;
 	uint64_t		 id;
 	enum relay_state	 state;
@@ -88,22 +88,42 @@ struct relay {
 	struct addr		 header_dst;	/* from it; family 0: none */
 };
 
+TAILQ_HEAD(relay_list, relay);
+
+/*
+ * A worker's relays.  Only relay.c adds and removes them; the worker
+ * reads the list and the count, and hears of every end through closed()
+ * (a place to accept again).
+ */
+struct relay_set {
+	struct relay_list	 list;
+	uint64_t		 n;		/* open relays */
+	uint64_t		 next_id;
+	struct pollset		*ps;		/* the worker's */
+	const int64_t		*now_ms;	/* its clock, as of its wake-up */
+	void			(*closed)(void *);
+	void			*arg;		/* closed()'s */
+};
+
 #define RELAY_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */
 
 extern int	relay_splice;
 
-void	relay_start(struct worker *, struct wlistener *, int,
+void	relay_set_init(struct relay_set *, struct pollset *, const int64_t *,
+	    void (*)(void *), void *);
+void	relay_start(struct relay_set *, struct wlistener *, int,
 	    const struct addr *, struct counts_hold *);
-void	relay_dump(struct worker *);
+void	relay_dump(struct relay_set *);
 void	relay_describe(const struct relay *, int64_t, struct proto_conn *);
-int	relay_kill(struct worker *, uint64_t);
-void	relay_sweep(struct worker *, int64_t);
-void	relay_shutdown_all(struct worker *);
+int	relay_kill(struct relay_set *, uint64_t);
+void	relay_sweep(struct relay_set *, int64_t);
+void	relay_shutdown_all(struct relay_set *);
 
 void	relay_dir_init(struct relay_dir *, struct relay_end *,
 	    struct relay_end *, const struct relay_dir *);
 size_t	relay_dir_pending(const struct relay_dir *);
-int	relay_dir_forward(struct relay_dir *, size_t, unsigned char *);
+int	relay_dir_scratch_reserve(size_t);
+int	relay_dir_forward(struct relay_dir *, size_t);
 int	relay_dir_flush(struct relay_dir *, size_t);
 void	relay_dir_release(struct relay_dir *, size_t);
 void	relay_dir_trim(void);

@@ -49,6 +49,10 @@ int	relay_splice = 1;
 int	relay_splice = 0;
 #endif
 
+/* The copy path reads into this first: as large as the largest -b. */
+static unsigned char	*scratch;
+static size_t		 scratch_size;
+
 /* Free buffers of one size; a buffer of another size is freed. */
 static struct {
 	unsigned char	*bufs[BUF_POOL_MAX];
@@ -97,6 +101,21 @@ pipe_close(int fds[2], size_t size)
 	close(fds[1]);
 	if (size > PIPE_DEFAULT_SZ)
 		pipe_pool.grown--;
+}
+
+/* Make the scratch buffer hold a read of size bytes. */
+int
+relay_dir_scratch_reserve(size_t size)
+{
+	unsigned char	*p;
+
+	if (size <= scratch_size)
+		return (0);
+	if ((p = realloc(scratch, size)) == NULL)
+		return (-1);
+	scratch = p;
+	scratch_size = size;
+	return (0);
 }
 
 /* Keep at most max idle pipes: each holds two descriptors. */
@@ -349,7 +368,7 @@ dir_splice(struct relay_dir *d, size_t bufsize)
  * either end failed.
  */
 int
-relay_dir_forward(struct relay_dir *d, size_t bufsize, unsigned char *scratch)
+relay_dir_forward(struct relay_dir *d, size_t bufsize)
 {
 	ssize_t	n, sent;
 

@@ -16,15 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "counts.h"
 #include "log.h"
 #include "logsink.h"
 #include "msg.h"
+#include "pollset.h"
 #include "proc.h"
 #include "proto.h"
 #include "relay.h"
 #include "sandbox.h"
+#include "wlistener.h"
 #include "worker_sandbox.h"
 #include "worker.h"
 
@@ -34,6 +37,22 @@
 #define LISTENER_FULL_MS	100	/* recheck a listener at its limit */
 #define SWEEP_MS		1000	/* timeouts are checked this often */
 #define EXIT_DRAIN_MS		500	/* for the last log lines at exit */
+
+struct worker {
+	int			 id;
+	struct pollset		 ps;
+	struct wlistener_list	 listeners;	/* the active table */
+	struct wlistener_list	 pending;	/* being received */
+	uint32_t		 pending_generation;
+	struct relay_set	 relays;
+	uint64_t		 max_relays;	/* from RLIMIT_NOFILE */
+	int64_t			 now_ms;	/* as of the last wake-up */
+	int64_t			 next_sweep_ms;	/* timeouts, once a second */
+	int			 accept_paused;
+	int			 accept_failing;	/* EMFILE and the like */
+	int64_t			 accept_resume_ms;
+	int			 quiescing;	/* exit after the last relay */
+};
 
 static struct worker		 worker;
 static struct msg_channel	 channel;
@@ -109,12 +128,12 @@ accept_pause(struct worker *w, int64_t until_ms)
 }
 
 /* Called when a relay ends, and from the loop when a pause is over. */
-void
-worker_accept_resume(struct worker *w)
+static void
+accept_resume(struct worker *w)
 {
 	struct wlistener	*l;
 
-	if (!w->accept_paused || w->nrelays >= w->max_relays ||
+	if (!w->accept_paused || w->relays.n >= w->max_relays ||
 	    (w->accept_resume_ms > 0 &&
 	    clock_now_ms() < w->accept_resume_ms))
 		return;
@@ -124,12 +143,11 @@ worker_accept_resume(struct worker *w)
 		listener_events(w, l);
 }
 
-void
-worker_listener_unref(struct worker *w, struct wlistener *l)
+/* relay.c's word that a relay ended. */
+static void
+relay_closed(void *arg)
 {
-	(void)w;
-	if (--l->refs == 0 && !l->in_table)
-		free(l);
+	accept_resume(arg);
 }
 
 static void
@@ -139,9 +157,7 @@ listener_remove(struct worker *w, struct wlistener *l)
 	pollset_del(&w->ps, l->slot);
 	close(l->fd);
 	l->fd = -1;
-	l->in_table = 0;
-	if (l->refs == 0)
-		free(l);
+	wlistener_retire(l);
 }
 
 static void
@@ -155,12 +171,12 @@ worker_accept(void *arg, int revents)
 
 	(void)revents;
 	for (i = 0; i < ACCEPT_BURST && !w->accept_paused; i++) {
-		if (w->nrelays >= w->max_relays) {
+		if (w->relays.n >= w->max_relays) {
 			/* Leave the rest in the kernel's queue. */
 			log_msg(LOG_LVL_WARNING, "%llu connections open, as "
 			    "many as the descriptor limit allows: new clients "
 			    "wait until one closes",
-			    (unsigned long long)w->nrelays);
+			    (unsigned long long)w->relays.n);
 			accept_pause(w, 0);
 			return;
 		}
@@ -211,22 +227,8 @@ worker_accept(void *arg, int revents)
 			}
 		}
 		w->accept_failing = 0;
-		relay_start(w, l, fd, &client, &hold);
+		relay_start(&w->relays, l, fd, &client, &hold);
 	}
-}
-
-static int
-scratch_reserve(struct worker *w, size_t size)
-{
-	unsigned char	*p;
-
-	if (size <= w->scratch_size)
-		return (0);
-	if ((p = realloc(w->scratch, size)) == NULL)
-		return (-1);
-	w->scratch = p;
-	w->scratch_size = size;
-	return (0);
 }
 
 static void
@@ -235,53 +237,17 @@ proto_error(const char *why)
 	fatalx("protocol error from master: %s", why);
 }
 
-/*
- * A listener's counters live outside it: a reload replaces the object
- * but not the id, and relays of the old object keep counting.
- */
-static size_t
-counters_slot(struct worker *w, uint32_t id)
-{
-	struct listener_counters	*c;
-	size_t				 i;
-
-	for (i = 0; i < w->ncounters; i++)
-		if (w->counters[i].id == id)
-			return (i);
-	if ((c = reallocarray(w->counters, w->ncounters + 1,
-	    sizeof(*c))) == NULL)
-		fatal("counters");
-	w->counters = c;
-	memset(&c[w->ncounters], 0, sizeof(c[0]));
-	c[w->ncounters].id = id;
-	return (w->ncounters++);
-}
-
-struct proto_counters *
-worker_counters(struct worker *w, struct wlistener *l)
-{
-	return (&w->counters[l->counters].c);
-}
-
 static void
 handle_listener(struct worker *w, struct msg *m)
 {
 	struct wlistener	*l;
 
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal("listener");
-	memcpy(&l->conf, m->data, sizeof(l->conf));
 	if (w->quiescing) {
 		/* Stopping: a table sent meanwhile is not served. */
 		close(m->fd);
-		free(l);
 		return;
 	}
-	l->fd = m->fd;
-	l->slot = -1;
-	l->in_table = 1;
-	l->counters = counters_slot(w, l->conf.id);
-	addr_fmt(&l->conf.local, l->name, sizeof(l->name));
+	l = wlistener_new(m->data, m->fd);
 	if (TAILQ_EMPTY(&w->pending))
 		w->pending_generation = l->conf.generation;
 	else if (l->conf.generation != w->pending_generation)
@@ -309,7 +275,7 @@ handle_commit(struct worker *w, struct msg *m)
 	    (n > 0 && c.generation != w->pending_generation)))
 		proto_error("commit does not match the listeners sent");
 	TAILQ_FOREACH(l, &w->pending, entry)
-		if (scratch_reserve(w, l->conf.bufsize) == -1)
+		if (relay_dir_scratch_reserve(l->conf.bufsize) == -1)
 			fatal("buffer");
 	while ((l = TAILQ_FIRST(&w->listeners)) != NULL)
 		listener_remove(w, l);
@@ -353,7 +319,7 @@ handle_stats(struct worker *w, struct msg *m)
 	TAILQ_FOREACH(l, &w->listeners, entry)
 		n++;
 	older = calloc(n + 1, sizeof(*older));
-	TAILQ_FOREACH(r, &w->relays, entry) {
+	TAILQ_FOREACH(r, &w->relays.list, entry) {
 		if (r->listener->in_table)
 			continue;	/* counted in its nrelays */
 		i = 0;
@@ -373,9 +339,9 @@ handle_stats(struct worker *w, struct msg *m)
 		ls.seq = req.seq;
 		ls.id = l->conf.id;
 		ls.connections = l->nrelays + (older != NULL ? older[i] : 0);
-		ls.counters = *worker_counters(w, l);
+		ls.counters = *wlistener_counters(l);
 		/* Bytes of open connections count too, not only closed ones. */
-		TAILQ_FOREACH(r, &w->relays, entry)
+		TAILQ_FOREACH(r, &w->relays.list, entry)
 			if (r->listener->conf.id == l->conf.id) {
 				ls.counters.sent += r->up.bytes;
 				ls.counters.received += r->down.bytes;
@@ -395,12 +361,13 @@ handle_stats(struct worker *w, struct msg *m)
 static void
 handle_dump(struct worker *w)
 {
-	if (w->nrelays == 0)
+	if (w->relays.n == 0)
 		log_notice("no open connections");
 	else {
 		log_notice("%llu open connection%s:",
-		    (unsigned long long)w->nrelays, w->nrelays == 1 ? "" : "s");
-		relay_dump(w);
+		    (unsigned long long)w->relays.n,
+		    w->relays.n == 1 ? "" : "s");
+		relay_dump(&w->relays);
 	}
 	if (msg_enqueue(&channel, PROTO_DUMP_DONE, NULL, 0, -1) == -1)
 		log_warn("cannot answer the master's dump request");
@@ -423,7 +390,7 @@ handle_conns(struct worker *w, struct msg *m)
 	done.seq = req.seq;
 	memset(&b, 0, sizeof(b));
 	b.seq = req.seq;
-	TAILQ_FOREACH(r, &w->relays, entry) {
+	TAILQ_FOREACH(r, &w->relays.list, entry) {
 		if (req.listener != 0 && r->listener->conf.id != req.listener)
 			continue;
 		relay_describe(r, w->now_ms, &b.conn[b.n++]);
@@ -451,7 +418,7 @@ handle_kill(struct worker *w, struct msg *m)
 	memcpy(&req, m->data, sizeof(req));
 	memset(&done, 0, sizeof(done));
 	done.seq = req.seq;
-	done.found = (uint32_t)relay_kill(w, req.relay);
+	done.found = (uint32_t)relay_kill(&w->relays, req.relay);
 	if (msg_enqueue(&channel, PROTO_KILL_DONE, &done, sizeof(done), -1)
 	    == -1)
 		log_warn("cannot answer the master's kill request");
@@ -496,7 +463,7 @@ handle_quiesce(struct worker *w)
 		listener_remove(w, l);
 	w->quiescing = 1;
 	log_debug("accepting no more; %llu connection%s to finish",
-	    (unsigned long long)w->nrelays, w->nrelays == 1 ? "" : "s");
+	    (unsigned long long)w->relays.n, w->relays.n == 1 ? "" : "s");
 }
 
 static void
@@ -759,10 +726,10 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 	counts_set_worker(id);
 	TAILQ_INIT(&w->listeners);
 	TAILQ_INIT(&w->pending);
-	TAILQ_INIT(&w->relays);
 	w->max_relays = relays_allowed();
 	if (pollset_init(&w->ps, 256) == -1)
 		fatal("pollset");
+	relay_set_init(&w->relays, &w->ps, &w->now_ms, relay_closed, w);
 	log_debug("waiting with %s", pollset_name(&w->ps));
 	setup_signals(&waitmask);
 	if (pollset_add(&w->ps, PROC_CHANNEL_FD, POLLIN, worker_channel_io, w,
@@ -779,7 +746,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 
 	w->now_ms = clock_now_ms();
 	w->next_sweep_ms = w->now_ms + SWEEP_MS;
-	while (!quit && !(w->quiescing && w->nrelays == 0)) {
+	while (!quit && !(w->quiescing && w->relays.n == 0)) {
 		timeout = -1;
 		if (w->accept_paused && w->accept_resume_ms > 0) {
 			int64_t	left = w->accept_resume_ms - w->now_ms;
@@ -787,7 +754,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 			timeout = left > 0 ? (int)left : 0;
 		}
 		listener_full_recheck(w, &timeout);
-		if (w->nrelays > 0) {
+		if (w->relays.n > 0) {
 			int64_t	left = w->next_sweep_ms - w->now_ms;
 
 			if (left < 0)
@@ -802,9 +769,9 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 		if (test_hooks != NULL)
 			run_test_hooks();
 		if (w->accept_paused && w->accept_resume_ms > 0)
-			worker_accept_resume(w);
+			accept_resume(w);
 		if (w->now_ms >= w->next_sweep_ms) {
-			relay_sweep(w, w->now_ms);
+			relay_sweep(&w->relays, w->now_ms);
 			w->next_sweep_ms = w->now_ms + SWEEP_MS;
 		}
 	}
@@ -813,8 +780,8 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 	 * the kernel still sends what it holds for them.
 	 */
 	log_debug("exiting with %llu connections open",
-	    (unsigned long long)w->nrelays);
-	relay_shutdown_all(w);
+	    (unsigned long long)w->relays.n);
+	relay_shutdown_all(&w->relays);
 	channel_drain(EXIT_DRAIN_MS);
 	exit(0);
 }
