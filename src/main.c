@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "control.h"
 #include "counts.h"
+#include "flow.h"
 #include "health.h"
 #include "listener.h"
 #include "log.h"
@@ -31,7 +32,6 @@
 #include "pollset.h"
 #include "proc.h"
 #include "proto.h"
-#include "relay.h"
 #include "upgrade.h"
 #include "worker.h"
 
@@ -364,7 +364,7 @@ runtime_option(struct options *o, int ch, const char *arg)
 			    arg);
 		break;
 	case OPT_NO_SPLICE:
-		relay_splice = 0;
+		flow_splice = 0;
 		break;
 	case OPT_NO_EPOLL:
 		pollset_epoll = 0;

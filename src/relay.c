@@ -10,7 +10,7 @@
  * A relay then starts CONNECTING: a non-blocking connect to each resolved
  * remote address in turn; the client is not polled meanwhile, so what it
  * sends waits in the kernel.  Once ESTABLISHED, each direction reads from
- * its source only while nothing of its waits to be written (relay_dir.c
+ * its source only while nothing of its waits to be written (flow.c
  * moves the bytes).
  *
  * EOF on a source becomes shutdown(SHUT_WR) on the destination once the
@@ -155,8 +155,8 @@ relay_close(struct relay *r, enum relay_reason reason, int reset)
 			    sizeof(lin));
 		pollset_close(rs->ps, r->remote.slot, r->remote.fd);
 	}
-	relay_dir_release(&r->up, r->bufsize);
-	relay_dir_release(&r->down, r->bufsize);
+	flow_release(&r->up, r->bufsize);
+	flow_release(&r->down, r->bufsize);
 	free(r->header);
 	counts_release(&r->hold);
 	count_close(r, reason);
@@ -183,13 +183,13 @@ relay_update_events(struct relay *r)
 		pollset_events(ps, r->remote.slot, POLLOUT);
 		return;
 	}
-	if (!r->up.eof && relay_dir_pending(&r->up) == 0)
+	if (!r->up.eof && flow_pending(&r->up) == 0)
 		ce |= POLLIN;
-	if (relay_dir_pending(&r->down) > 0)
+	if (flow_pending(&r->down) > 0)
 		ce |= POLLOUT;
-	if (!r->down.eof && relay_dir_pending(&r->down) == 0)
+	if (!r->down.eof && flow_pending(&r->down) == 0)
 		re |= POLLIN;
-	if (relay_dir_pending(&r->up) > 0)
+	if (flow_pending(&r->up) > 0)
 		re |= POLLOUT;
 	pollset_events(ps, r->client.slot, ce);
 	pollset_events(ps, r->remote.slot, re);
@@ -398,7 +398,7 @@ relay_io(void *arg, int revents)
 {
 	struct relay_end	*e = arg;
 	struct relay		*r = e->relay;
-	struct relay_dir	*in, *out;
+	struct flow		*in, *out;
 	int			 i;
 
 	if (r->state == RELAY_HEADER) {
@@ -419,8 +419,8 @@ relay_io(void *arg, int revents)
 	 * Whatever poll reported, do what e was polled for: a failed end
 	 * shows itself as an error from the call, never as a spin.
 	 */
-	if (relay_dir_pending(out) > 0 &&
-	    relay_dir_flush(out, r->bufsize) == -1) {
+	if (flow_pending(out) > 0 &&
+	    flow_flush(out, r->bufsize) == -1) {
 		relay_close(r, reason_of(errno), 1);
 		return;
 	}
@@ -430,10 +430,10 @@ relay_io(void *arg, int revents)
 	 * not per read.  A short read means the source is drained for now.
 	 */
 	for (i = 0; i < FORWARD_BURST && (revents & (POLLIN | POLLHUP |
-	    POLLERR)) && !in->eof && relay_dir_pending(in) == 0; i++) {
+	    POLLERR)) && !in->eof && flow_pending(in) == 0; i++) {
 		int	full;
 
-		if ((full = relay_dir_forward(in, r->bufsize)) == -1) {
+		if ((full = flow_forward(in, r->bufsize)) == -1) {
 			relay_close(r, reason_of(errno), 1);
 			return;
 		}
@@ -653,8 +653,8 @@ relay_start(struct relay_set *rs, struct wlistener *l, int fd,
 	r->client.addr = *client;
 	r->remote.fd = -1;
 	r->client.slot = r->remote.slot = -1;
-	relay_dir_init(&r->up, &r->client, &r->remote, &r->down);
-	relay_dir_init(&r->down, &r->remote, &r->client, &r->up);
+	flow_init(&r->up, &r->client.fd, &r->remote.fd, &r->down);
+	flow_init(&r->down, &r->remote.fd, &r->client.fd, &r->up);
 	wlistener_hold(l);
 	wlistener_counters(l)->accepted++;
 	TAILQ_INSERT_TAIL(&rs->list, r, entry);

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "counts.h"
+#include "flow.h"
 #include "upstream.h"
 
 struct pollset;
@@ -22,24 +23,6 @@ struct relay_end {
 	int		 fd;
 	int		 slot;
 	struct addr	 addr;		/* the peer's address */
-};
-
-/* Bytes flowing from one end to the other; see relay_dir.c. */
-struct relay_dir {
-	struct relay_end *from;
-	struct relay_end *to;
-	unsigned char	 *buf;		/* copy path: NULL while nothing waits */
-	size_t		  off;
-	size_t		  len;
-	int		  pipe[2];	/* splice path: -1 while nothing waits */
-	size_t		  pipesz;	/* its capacity */
-	size_t		  inpipe;
-	int		  nogrow;	/* the kernel would not grow a pipe */
-	int		  bulk;		/* a large read was seen: splice on */
-	uint64_t	  bytes;	/* delivered to 'to' */
-	int		  eof;		/* read 0 from 'from' */
-	int		  shut;		/* 'to' was told EOF */
-	const struct relay_dir *reverse; /* the other way: 'to' to 'from' */
 };
 
 /* HEADER: reading a PROXY header (accept-proxy-protocol), nothing else. */
@@ -71,8 +54,8 @@ struct relay {
 	struct relay_end	 client;
 	struct relay_end	 remote;
 	struct addr		 source;	/* local end toward the remote */
-	struct relay_dir	 up;		/* client -> remote */
-	struct relay_dir	 down;		/* remote -> client */
+	struct flow		 up;		/* client -> remote */
+	struct flow		 down;		/* remote -> client */
 	size_t			 bufsize;
 	uint8_t			 order[REMOTES_MAX];	/* remotes to try */
 	uint8_t			 norder;
@@ -105,10 +88,6 @@ struct relay_set {
 	void			*arg;		/* closed()'s */
 };
 
-#define RELAY_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */
-
-extern int	relay_splice;
-
 void	relay_set_init(struct relay_set *, struct pollset *, const int64_t *,
 	    void (*)(void *), void *);
 void	relay_start(struct relay_set *, struct wlistener *, int,
@@ -118,15 +97,5 @@ void	relay_describe(const struct relay *, int64_t, struct proto_conn *);
 int	relay_kill(struct relay_set *, uint64_t);
 void	relay_sweep(struct relay_set *, int64_t);
 void	relay_shutdown_all(struct relay_set *);
-
-void	relay_dir_init(struct relay_dir *, struct relay_end *,
-	    struct relay_end *, const struct relay_dir *);
-size_t	relay_dir_pending(const struct relay_dir *);
-int	relay_dir_scratch_reserve(size_t);
-int	relay_dir_forward(struct relay_dir *, size_t);
-int	relay_dir_flush(struct relay_dir *, size_t);
-void	relay_dir_release(struct relay_dir *, size_t);
-void	relay_dir_trim(void);
-void	relay_dir_pool_limit(size_t);
 
 #endif

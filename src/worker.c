@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "counts.h"
+#include "flow.h"
 #include "log.h"
 #include "logsink.h"
 #include "msg.h"
@@ -275,7 +276,7 @@ handle_commit(struct worker *w, struct msg *m)
 	    (n > 0 && c.generation != w->pending_generation)))
 		proto_error("commit does not match the listeners sent");
 	TAILQ_FOREACH(l, &w->pending, entry)
-		if (relay_dir_scratch_reserve(l->conf.bufsize) == -1)
+		if (flow_scratch_reserve(l->conf.bufsize) == -1)
 			fatal("buffer");
 	while ((l = TAILQ_FIRST(&w->listeners)) != NULL)
 		listener_remove(w, l);
@@ -287,7 +288,7 @@ handle_commit(struct worker *w, struct msg *m)
 			fatal("pollset");
 		listener_events(w, l);
 	}
-	relay_dir_trim();
+	flow_trim();
 	log_debug("now serving %zu listeners of generation %u", n,
 	    c.generation);
 	ready = c;
@@ -658,9 +659,9 @@ relays_allowed(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
 		rl.rlim_cur = 65536;
-	pooled = rl.rlim_cur / 64 < RELAY_PIPE_POOL_MAX ? rl.rlim_cur / 64 :
-	    RELAY_PIPE_POOL_MAX;
-	relay_dir_pool_limit((size_t)pooled);
+	pooled = rl.rlim_cur / 64 < FLOW_PIPE_POOL_MAX ? rl.rlim_cur / 64 :
+	    FLOW_PIPE_POOL_MAX;
+	flow_pool_limit((size_t)pooled);
 	if (rl.rlim_cur <= FDS_RESERVED + 2 * pooled + 2)
 		return (1);
 	return ((rl.rlim_cur - FDS_RESERVED - 2 * pooled) / 2);

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "relay.h"
+#include "flow.h"
 
 #define BUF_POOL_MAX	64	/* idle copy buffers kept for reuse */
 #define PIPE_DEFAULT_SZ	65536	/* a Linux pipe's capacity unless raised */
@@ -44,9 +44,9 @@
 #define BULK_READ	16384	/* a copying read this large: splice on */
 
 #ifdef __linux__
-int	relay_splice = 1;
+int	flow_splice = 1;
 #else
-int	relay_splice = 0;
+int	flow_splice = 0;
 #endif
 
 /* The copy path reads into this first: as large as the largest -b. */
@@ -66,11 +66,11 @@ struct pooled_pipe {
 };
 
 static struct {
-	struct pooled_pipe pipes[RELAY_PIPE_POOL_MAX];
+	struct pooled_pipe pipes[FLOW_PIPE_POOL_MAX];
 	size_t		 n;
 	size_t		 max;		/* fits the descriptor limit */
 	size_t		 grown;		/* alive, held or pooled, > 64 KB */
-} pipe_pool = { .max = RELAY_PIPE_POOL_MAX };
+} pipe_pool = { .max = FLOW_PIPE_POOL_MAX };
 
 static unsigned char *
 buf_get(size_t size)
@@ -105,7 +105,7 @@ pipe_close(int fds[2], size_t size)
 
 /* Make the scratch buffer hold a read of size bytes. */
 int
-relay_dir_scratch_reserve(size_t size)
+flow_scratch_reserve(size_t size)
 {
 	unsigned char	*p;
 
@@ -120,14 +120,14 @@ relay_dir_scratch_reserve(size_t size)
 
 /* Keep at most max idle pipes: each holds two descriptors. */
 void
-relay_dir_pool_limit(size_t max)
+flow_pool_limit(size_t max)
 {
-	pipe_pool.max = max < RELAY_PIPE_POOL_MAX ? max : RELAY_PIPE_POOL_MAX;
+	pipe_pool.max = max < FLOW_PIPE_POOL_MAX ? max : FLOW_PIPE_POOL_MAX;
 }
 
 /* Drop everything pooled, e.g. after the buffer size changed. */
 void
-relay_dir_trim(void)
+flow_trim(void)
 {
 	while (buf_pool.n > 0)
 		free(buf_pool.bufs[--buf_pool.n]);
@@ -141,7 +141,7 @@ relay_dir_trim(void)
 #ifdef __linux__
 /* Make d's pipe hold size bytes.  Returns -1 when the kernel says no. */
 static int
-pipe_grow(struct relay_dir *d, size_t size)
+pipe_grow(struct flow *d, size_t size)
 {
 	int	got;
 
@@ -154,7 +154,7 @@ pipe_grow(struct relay_dir *d, size_t size)
 }
 
 static int
-pipe_get(struct relay_dir *d, size_t bufsize)
+pipe_get(struct flow *d, size_t bufsize)
 {
 	if (pipe_pool.n > 0) {
 		struct pooled_pipe	*p = &pipe_pool.pipes[--pipe_pool.n];
@@ -186,7 +186,7 @@ pipe_get(struct relay_dir *d, size_t bufsize)
  * pipe-user-pages-soft): then it stays as it is.
  */
 static void
-pipe_filled(struct relay_dir *d)
+pipe_filled(struct flow *d)
 {
 	if (d->pipesz >= PIPE_BULK_SZ || d->nogrow ||
 	    pipe_pool.grown >= PIPE_GROWN_MAX)
@@ -200,7 +200,7 @@ pipe_filled(struct relay_dir *d)
 
 /* Give back d's pipe: pooled when empty, closed when bytes remain. */
 static void
-pipe_put(struct relay_dir *d)
+pipe_put(struct flow *d)
 {
 	if (d->pipe[0] == -1)
 		return;
@@ -218,8 +218,8 @@ pipe_put(struct relay_dir *d)
 }
 
 void
-relay_dir_init(struct relay_dir *d, struct relay_end *from,
-    struct relay_end *to, const struct relay_dir *reverse)
+flow_init(struct flow *d, const int *from, const int *to,
+    const struct flow *reverse)
 {
 	memset(d, 0, sizeof(*d));
 	d->from = from;
@@ -229,14 +229,14 @@ relay_dir_init(struct relay_dir *d, struct relay_end *from,
 }
 
 size_t
-relay_dir_pending(const struct relay_dir *d)
+flow_pending(const struct flow *d)
 {
 	return (d->len + d->inpipe);
 }
 
 /* The relay is over: free what d holds. */
 void
-relay_dir_release(struct relay_dir *d, size_t bufsize)
+flow_release(struct flow *d, size_t bufsize)
 {
 	if (d->buf != NULL)
 		buf_put(d->buf, bufsize);
@@ -251,12 +251,12 @@ relay_dir_release(struct relay_dir *d, size_t bufsize)
  * close sends the FIN (nothing is left unread on 'to': it said EOF).
  */
 static void
-dir_shut(struct relay_dir *d)
+flow_shut(struct flow *d)
 {
 	d->shut = 1;
 	if (d->reverse->shut)
 		return;
-	if (shutdown(d->to->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+	if (shutdown(*d->to, SHUT_WR) == -1 && errno != ENOTCONN)
 		log_debug("shutdown: %s", strerror(errno));
 }
 
@@ -268,13 +268,13 @@ would_block(void)
 
 /* Write what waits in d.  Returns -1 (errno set) when 'to' failed. */
 int
-relay_dir_flush(struct relay_dir *d, size_t bufsize)
+flow_flush(struct flow *d, size_t bufsize)
 {
 	ssize_t	n;
 
 #ifdef __linux__
 	while (d->inpipe > 0) {
-		n = splice(d->pipe[0], NULL, d->to->fd, NULL, d->inpipe,
+		n = splice(d->pipe[0], NULL, *d->to, NULL, d->inpipe,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == -1)
 			return (would_block() ? 0 : -1);
@@ -284,7 +284,7 @@ relay_dir_flush(struct relay_dir *d, size_t bufsize)
 	pipe_put(d);
 #endif
 	while (d->len > 0) {
-		n = send(d->to->fd, d->buf + d->off, d->len, MSG_NOSIGNAL);
+		n = send(*d->to, d->buf + d->off, d->len, MSG_NOSIGNAL);
 		if (n == -1)
 			return (would_block() ? 0 : -1);
 		d->off += (size_t)n;
@@ -297,7 +297,7 @@ relay_dir_flush(struct relay_dir *d, size_t bufsize)
 		d->off = 0;
 	}
 	if (d->eof && !d->shut)
-		dir_shut(d);
+		flow_shut(d);
 	return (0);
 }
 
@@ -311,14 +311,14 @@ relay_dir_flush(struct relay_dir *d, size_t bufsize)
  * must do it, -1 on a failed end.
  */
 static int
-dir_splice(struct relay_dir *d, size_t bufsize)
+dir_splice(struct flow *d, size_t bufsize)
 {
 	ssize_t	n, m;
 	int	filled;
 
 	if (pipe_get(d, bufsize) == -1)
 		return (SPLICE_NOT_DONE);	/* out of descriptors */
-	n = splice(d->from->fd, NULL, d->pipe[1], NULL, d->pipesz,
+	n = splice(*d->from, NULL, d->pipe[1], NULL, d->pipesz,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n == -1) {
 		int	saved = errno;
@@ -331,7 +331,7 @@ dir_splice(struct relay_dir *d, size_t bufsize)
 			/* This kernel cannot splice sockets: stop trying. */
 			log_debug("splice unavailable (%s), copying instead",
 			    strerror(errno));
-			relay_splice = 0;
+			flow_splice = 0;
 			return (SPLICE_NOT_DONE);
 		}
 		return (-1);
@@ -339,12 +339,12 @@ dir_splice(struct relay_dir *d, size_t bufsize)
 	if (n == 0) {
 		pipe_put(d);
 		d->eof = 1;
-		dir_shut(d);
+		flow_shut(d);
 		return (0);
 	}
 	if ((filled = (size_t)n == d->pipesz))
 		pipe_filled(d);
-	m = splice(d->pipe[0], NULL, d->to->fd, NULL, (size_t)n,
+	m = splice(d->pipe[0], NULL, *d->to, NULL, (size_t)n,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (m == -1) {
 		if (!would_block()) {
@@ -368,27 +368,27 @@ dir_splice(struct relay_dir *d, size_t bufsize)
  * either end failed.
  */
 int
-relay_dir_forward(struct relay_dir *d, size_t bufsize)
+flow_forward(struct flow *d, size_t bufsize)
 {
 	ssize_t	n, sent;
 
 #ifdef __linux__
-	if (relay_splice && d->bulk) {
+	if (flow_splice && d->bulk) {
 		int	rc = dir_splice(d, bufsize);
 
 		if (rc != SPLICE_NOT_DONE)
 			return (rc);
 	}
 #endif
-	n = recv(d->from->fd, scratch, bufsize, 0);
+	n = recv(*d->from, scratch, bufsize, 0);
 	if (n == -1)
 		return (would_block() ? 0 : -1);
 	if (n == 0) {
 		d->eof = 1;
-		dir_shut(d);
+		flow_shut(d);
 		return (0);
 	}
-	sent = send(d->to->fd, scratch, (size_t)n, MSG_NOSIGNAL);
+	sent = send(*d->to, scratch, (size_t)n, MSG_NOSIGNAL);
 	if (sent == -1) {
 		if (!would_block())
 			return (-1);

@@ -1,0 +1,42 @@
+/*
+ * A flow: the bytes moving one way through a relay, from one end's
+ * socket to the other's; see flow.c.
+ */
+#ifndef TCPPROXY_FLOW_H
+#define TCPPROXY_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct flow {
+	const int	 *from;		/* the ends' descriptors, which the */
+	const int	 *to;		/* relay sets while it connects */
+	unsigned char	 *buf;		/* copy path: NULL while nothing waits */
+	size_t		  off;
+	size_t		  len;
+	int		  pipe[2];	/* splice path: -1 while nothing waits */
+	size_t		  pipesz;	/* its capacity */
+	size_t		  inpipe;
+	int		  nogrow;	/* the kernel would not grow a pipe */
+	int		  bulk;		/* a large read was seen: splice on */
+	uint64_t	  bytes;	/* delivered to 'to' */
+	int		  eof;		/* read 0 from 'from' */
+	int		  shut;		/* 'to' was told EOF */
+	const struct flow *reverse;	/* the other way: 'to' to 'from' */
+};
+
+#define FLOW_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */
+
+extern int	flow_splice;
+
+void	flow_init(struct flow *, const int *, const int *,
+	    const struct flow *);
+size_t	flow_pending(const struct flow *);
+int	flow_forward(struct flow *, size_t);
+int	flow_flush(struct flow *, size_t);
+void	flow_release(struct flow *, size_t);
+int	flow_scratch_reserve(size_t);
+void	flow_trim(void);
+void	flow_pool_limit(size_t);
+
+#endif
