@@ -38,5 +38,6 @@ void	flow_release(struct flow *, size_t);
 int	flow_scratch_reserve(size_t);
 void	flow_trim(void);
 void	flow_pool_limit(size_t);
+int	flow_would_block(void);
 
 #endif
