@@ -1,9 +1,10 @@
 /*
- * The protocol table and its checks; see proto.h.  Pure: no I/O, no
- * state, so that the master, the workers and the fuzzers run the same
- * code.  What needs a side's state (is this generation one the master
- * sent, does a commit count the listeners that came before it) stays
- * with that side.
+ * The protocol table and its checks; see proto.h.  One table for both
+ * directions, applied by each receiver to what arrives and by each
+ * sender to what it queues.  No state, so that the master, the workers
+ * and the fuzzers run the same code.  What needs a side's state (is this
+ * generation one the master sent, does a commit count the listeners
+ * that came before it) stays with that side.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -30,7 +31,7 @@ struct proto_rule {
 	size_t		  len;
 	int		  with_fd;
 	const char	 *what;		/* "bad <what> message" */
-	const char	*(*content)(const struct msg *);
+	const char	*(*content)(const void *, size_t);
 };
 
 /* An address: IPv4 or IPv6 with the size of its kind, or (if may_be_none) none. */
@@ -91,13 +92,14 @@ upstream_content(const struct proto_listener *p)
 
 /* Everything the worker indexes, shifts, allocates or waits by. */
 static const char *
-listener_content(const struct msg *m)
+listener_content(const void *data, size_t len)
 {
 	struct proto_listener	p;
 	const char		*bad;
 	uint32_t		i;
 
-	memcpy(&p, m->data, sizeof(p));
+	(void)len;		/* the table checked it */
+	memcpy(&p, data, sizeof(p));
 	if (p.bufsize == 0 || p.bufsize > CONF_BUFSIZE_MAX)
 		return ("listener buffer size out of range");
 	if (!addr_ok(&p.local, AF_UNSPEC, 0))
@@ -129,31 +131,34 @@ listener_content(const struct msg *m)
 }
 
 static const char *
-commit_content(const struct msg *m)
+commit_content(const void *data, size_t len)
 {
 	struct proto_commit	c;
 
-	memcpy(&c, m->data, sizeof(c));
+	(void)len;		/* the table checked it */
+	memcpy(&c, data, sizeof(c));
 	if (c.version != PROTO_VERSION)
 		return ("commit for another protocol version");
 	return (NULL);
 }
 
 static const char *
-kill_content(const struct msg *m)
+kill_content(const void *data, size_t len)
 {
 	struct proto_kill	k;
 
-	memcpy(&k, m->data, sizeof(k));
+	(void)len;		/* the table checked it */
+	memcpy(&k, data, sizeof(k));
 	return (k.pad != 0 ? "bad kill contents" : NULL);
 }
 
 static const char *
-pause_content(const struct msg *m)
+pause_content(const void *data, size_t len)
 {
 	struct proto_pause	p;
 
-	memcpy(&p, m->data, sizeof(p));
+	(void)len;		/* the table checked it */
+	memcpy(&p, data, sizeof(p));
 	return (p.paused > 1 ? "bad pause contents" : NULL);
 }
 
@@ -176,11 +181,12 @@ static const struct proto_rule	master_rules[] = {
 /* ---- worker -> master ---- */
 
 static const char *
-ready_content(const struct msg *m)
+ready_content(const void *data, size_t len)
 {
 	struct proto_commit	c;
 
-	memcpy(&c, m->data, sizeof(c));
+	(void)len;		/* the table checked it */
+	memcpy(&c, data, sizeof(c));
 	if (c.version != PROTO_VERSION)
 		return ("ready for another protocol version");
 	return (NULL);
@@ -188,31 +194,31 @@ ready_content(const struct msg *m)
 
 /* A level, then 1 to LOG_LINE_MAX - 1 bytes of text. */
 static const char *
-log_content(const struct msg *m)
+log_content(const void *data, size_t len)
 {
 	struct proto_log_hdr	hdr;
 
-	if (m->hdr.len < sizeof(hdr) + 1 ||
-	    m->hdr.len > sizeof(hdr) + LOG_LINE_MAX - 1)
+	if (len < sizeof(hdr) + 1 ||
+	    len > sizeof(hdr) + LOG_LINE_MAX - 1)
 		return ("bad log message");
-	memcpy(&hdr, m->data, sizeof(hdr));
+	memcpy(&hdr, data, sizeof(hdr));
 	if (hdr.level < LOG_LVL_ERROR || hdr.level > LOG_LVL_DEBUG)
 		return ("bad log level");
 	return (NULL);
 }
 
 static const char *
-conn_batch_content(const struct msg *m)
+conn_batch_content(const void *data, size_t len)
 {
 	struct proto_conn_batch	b;
 	uint32_t		i;
 
-	if (m->hdr.len < PROTO_CONN_BATCH_LEN(1) || m->hdr.len > sizeof(b))
+	if (len < PROTO_CONN_BATCH_LEN(1) || len > sizeof(b))
 		return ("bad connection list message");
 	memset(&b, 0, sizeof(b));
-	memcpy(&b, m->data, m->hdr.len);
+	memcpy(&b, data, len);
 	if (b.n < 1 || b.n > PROTO_CONN_BATCH_MAX ||
-	    m->hdr.len != PROTO_CONN_BATCH_LEN(b.n))
+	    len != PROTO_CONN_BATCH_LEN(b.n))
 		return ("connection list count does not match its length");
 	for (i = 0; i < b.n; i++) {
 		if (b.conn[i].state < PROTO_CONN_CONNECTING ||
@@ -226,11 +232,12 @@ conn_batch_content(const struct msg *m)
 }
 
 static const char *
-kill_done_content(const struct msg *m)
+kill_done_content(const void *data, size_t len)
 {
 	struct proto_kill_done	k;
 
-	memcpy(&k, m->data, sizeof(k));
+	(void)len;		/* the table checked it */
+	memcpy(&k, data, sizeof(k));
 	return (k.found > 1 ? "bad kill reply" : NULL);
 }
 
@@ -252,29 +259,54 @@ static const struct proto_rule	worker_rules[] = {
 	{ PROTO_PONG, sizeof(struct proto_ping), 0, "heartbeat reply", NULL },
 };
 
-static int
-check(const struct proto_rule *rules, size_t nrules, const struct msg *m,
-    char *why, size_t whylen)
+/* The rule for a type, whichever side sends it. */
+static const struct proto_rule *
+rule_of(uint32_t type)
 {
-	const struct proto_rule	*r = NULL;
-	const char		*reason = NULL;
-	size_t			 i;
+	size_t	i;
 
-	for (i = 0; i < nrules; i++)
-		if (rules[i].type == m->hdr.type)
-			r = &rules[i];
-	if (m->hdr.len > sizeof(m->data))
-		reason = "length beyond the payload";
-	else if (r == NULL)
-		reason = "unknown message type";
-	else if (m->fd != -1 && !r->with_fd)
-		reason = "unexpected descriptor";
-	else if (m->fd == -1 && r->with_fd)
-		reason = "descriptor missing";
-	else if (r->len != VARIABLE && m->hdr.len != r->len)
-		reason = "";
-	else if (r->content != NULL)
-		reason = r->content(m);
+	for (i = 0; i < sizeof(master_rules) / sizeof(master_rules[0]); i++)
+		if (master_rules[i].type == type)
+			return (&master_rules[i]);
+	for (i = 0; i < sizeof(worker_rules) / sizeof(worker_rules[0]); i++)
+		if (worker_rules[i].type == type)
+			return (&worker_rules[i]);
+	return (NULL);
+}
+
+/* Whether r came from the worker -> master half of the table. */
+static int
+from_worker(const struct proto_rule *r)
+{
+	return (r >= worker_rules &&
+	    r < worker_rules + sizeof(worker_rules) / sizeof(worker_rules[0]));
+}
+
+/*
+ * The one check, run by the receiver on what arrives and by the sender
+ * on what it is about to queue.  NULL if the message is good, else why.
+ */
+static const char *
+check(const struct proto_rule *r, const void *data, size_t len, int fd)
+{
+	if (len > MSG_PAYLOAD_MAX)
+		return ("length beyond the payload");
+	if (r == NULL)
+		return ("unknown message type");
+	if (fd != -1 && !r->with_fd)
+		return ("unexpected descriptor");
+	if (fd == -1 && r->with_fd)
+		return ("descriptor missing");
+	if (r->len != VARIABLE && len != r->len)
+		return ("");
+	return (r->content != NULL ? r->content(data, len) : NULL);
+}
+
+/* 0 for a good message, else -1 and in why what was wrong. */
+static int
+verdict(const struct proto_rule *r, const char *reason, char *why,
+    size_t whylen)
+{
 	if (reason == NULL) {
 		if (whylen > 0)
 			why[0] = '\0';
@@ -287,16 +319,36 @@ check(const struct proto_rule *rules, size_t nrules, const struct msg *m,
 	return (-1);
 }
 
+static int
+check_received(const struct msg *m, int worker_sent, char *why,
+    size_t whylen)
+{
+	const struct proto_rule	*r = rule_of(m->hdr.type);
+
+	/* A type of the other direction is as unknown as any other. */
+	if (r != NULL && from_worker(r) != worker_sent)
+		r = NULL;
+	return (verdict(r, check(r, m->data, m->hdr.len, m->fd), why,
+	    whylen));
+}
+
 int
 proto_check_worker_msg(const struct msg *m, char *why, size_t whylen)
 {
-	return (check(worker_rules, sizeof(worker_rules) /
-	    sizeof(worker_rules[0]), m, why, whylen));
+	return (check_received(m, 1, why, whylen));
 }
 
 int
 proto_check_master_msg(const struct msg *m, char *why, size_t whylen)
 {
-	return (check(master_rules, sizeof(master_rules) /
-	    sizeof(master_rules[0]), m, why, whylen));
+	return (check_received(m, 0, why, whylen));
+}
+
+int
+proto_check_outgoing(uint32_t type, const void *data, size_t len, int fd,
+    char *why, size_t whylen)
+{
+	const struct proto_rule	*r = rule_of(type);
+
+	return (verdict(r, check(r, data, len, fd), why, whylen));
 }

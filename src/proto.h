@@ -220,4 +220,20 @@ int	proto_check_worker_msg(const struct msg *, char *, size_t);
  */
 int	proto_check_master_msg(const struct msg *, char *, size_t);
 
+/*
+ * The same checks on a message about to be sent, by either side: 0 if
+ * the receiver would take it, else -1 with the reason in why.
+ */
+int	proto_check_outgoing(uint32_t, const void *, size_t, int, char *,
+	    size_t);
+
+/*
+ * msg_enqueue() for master <-> worker messages (proto_send.c), checked
+ * first by the rules the receiver will apply: a message this side would
+ * send and the other refuse is a bug here, and fatal.
+ */
+struct msg_channel;
+int	proto_enqueue(struct msg_channel *, uint32_t, const void *, size_t,
+	    int);
+
 #endif

@@ -292,7 +292,7 @@ handle_commit(struct worker *w, struct msg *m)
 	log_debug("now serving %zu listeners of generation %u", n,
 	    c.generation);
 	ready = c;
-	if (msg_enqueue(&channel, PROTO_READY, &ready, sizeof(ready), -1)
+	if (proto_enqueue(&channel, PROTO_READY, &ready, sizeof(ready), -1)
 	    == -1)
 		fatal("ready");
 }
@@ -348,12 +348,12 @@ handle_stats(struct worker *w, struct msg *m)
 				ls.counters.received += r->down.bytes;
 			}
 		i++;
-		if (msg_enqueue(&channel, PROTO_LISTENER_STATS, &ls,
+		if (proto_enqueue(&channel, PROTO_LISTENER_STATS, &ls,
 		    sizeof(ls), -1) == 0)
 			done.nlisteners++;
 	}
 	free(older);
-	if (msg_enqueue(&channel, PROTO_STATS_DONE, &done, sizeof(done), -1)
+	if (proto_enqueue(&channel, PROTO_STATS_DONE, &done, sizeof(done), -1)
 	    == -1)
 		log_warn("cannot answer the master's stats request");
 }
@@ -370,7 +370,7 @@ handle_dump(struct worker *w)
 		    w->relays.n == 1 ? "" : "s");
 		relay_dump(&w->relays);
 	}
-	if (msg_enqueue(&channel, PROTO_DUMP_DONE, NULL, 0, -1) == -1)
+	if (proto_enqueue(&channel, PROTO_DUMP_DONE, NULL, 0, -1) == -1)
 		log_warn("cannot answer the master's dump request");
 }
 
@@ -397,15 +397,15 @@ handle_conns(struct worker *w, struct msg *m)
 		relay_describe(r, w->now_ms, &b.conn[b.n++]);
 		if (b.n < PROTO_CONN_BATCH_MAX && TAILQ_NEXT(r, entry) != NULL)
 			continue;
-		if (msg_enqueue(&channel, PROTO_CONN_BATCH, &b,
+		if (proto_enqueue(&channel, PROTO_CONN_BATCH, &b,
 		    PROTO_CONN_BATCH_LEN(b.n), -1) == 0)
 			done.batches++;
 		b.n = 0;
 	}
-	if (b.n > 0 && msg_enqueue(&channel, PROTO_CONN_BATCH, &b,
+	if (b.n > 0 && proto_enqueue(&channel, PROTO_CONN_BATCH, &b,
 	    PROTO_CONN_BATCH_LEN(b.n), -1) == 0)
 		done.batches++;
-	if (msg_enqueue(&channel, PROTO_CONNS_DONE, &done, sizeof(done), -1)
+	if (proto_enqueue(&channel, PROTO_CONNS_DONE, &done, sizeof(done), -1)
 	    == -1)
 		log_warn("cannot answer the master's connection list request");
 }
@@ -420,7 +420,7 @@ handle_kill(struct worker *w, struct msg *m)
 	memset(&done, 0, sizeof(done));
 	done.seq = req.seq;
 	done.found = (uint32_t)relay_kill(&w->relays, req.relay);
-	if (msg_enqueue(&channel, PROTO_KILL_DONE, &done, sizeof(done), -1)
+	if (proto_enqueue(&channel, PROTO_KILL_DONE, &done, sizeof(done), -1)
 	    == -1)
 		log_warn("cannot answer the master's kill request");
 }
@@ -447,7 +447,7 @@ handle_ping(struct msg *m)
 	struct proto_ping	ping;
 
 	memcpy(&ping, m->data, sizeof(ping));
-	if (msg_enqueue(&channel, PROTO_PONG, &ping, sizeof(ping), -1) == -1)
+	if (proto_enqueue(&channel, PROTO_PONG, &ping, sizeof(ping), -1) == -1)
 		proto_error("cannot answer the heartbeat");
 }
 

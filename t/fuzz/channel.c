@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "proto.h"
 
 #define MAX_FDS		3
 
@@ -152,8 +153,12 @@ fuzz_checked(struct msg *m, int (*check)(const struct msg *, char *, size_t),
 	char	reason[128];
 
 	reason[0] = '\0';
-	if (check(m, reason, sizeof(reason)) == 0)
+	if (check(m, reason, sizeof(reason)) == 0) {
+		/* The sender checks by the same table: it must agree. */
+		if (proto_check_outgoing(m->hdr.type, m->data, m->hdr.len,
+		    m->fd, reason, sizeof(reason)) == -1)
+			fuzz_die("received but refused for sending");
 		side(m);
-	else if (reason[0] == '\0')
+	} else if (reason[0] == '\0')
 		fuzz_die("a refusal without a reason");
 }
