@@ -118,7 +118,7 @@ master_send_table(struct worker_proc *w)
 		listener_to_proto(l, ms.table->generation, &pl);
 		if ((fd = listener_worker_socket(l, w->id - 1)) == -1 ||
 		    (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
-		    proto_enqueue(&w->ch, PROTO_LISTENER, &pl, sizeof(pl), fd)
+		    proto_to_worker(&w->ch, PROTO_LISTENER, &pl, sizeof(pl), fd)
 		    == -1)
 			goto fail;
 	}
@@ -126,7 +126,7 @@ master_send_table(struct worker_proc *w)
 	c.version = PROTO_VERSION;
 	c.generation = ms.table->generation;
 	c.nlisteners = (uint32_t)ms.table->n;
-	if (proto_enqueue(&w->ch, PROTO_COMMIT, &c, sizeof(c), -1) == -1)
+	if (proto_to_worker(&w->ch, PROTO_COMMIT, &c, sizeof(c), -1) == -1)
 		goto fail;
 	w->sent = ms.table->generation;
 	msg_flush(&w->ch);

@@ -279,7 +279,7 @@ ask_workers(struct control_wait *cw, uint32_t type, const void *req,
 
 		if (!master_worker_live(w) || (only != 0 && w->id != only))
 			continue;
-		if (proto_enqueue(&w->ch, type, req, len, -1) == -1) {
+		if (proto_to_worker(&w->ch, type, req, len, -1) == -1) {
 			control_info(cw->client, "worker %d could not be "
 			    "asked", w->id);
 			continue;
@@ -542,7 +542,7 @@ pause_listeners(uint32_t client, const char *host, const char *port,
 		req.paused = (uint32_t)paused;
 		for (i = 0; i < ms.setup->nworkers; i++)
 			if (master_worker_live(&ms.workers[i]) &&
-			    proto_enqueue(&ms.workers[i].ch, PROTO_PAUSE, &req,
+			    proto_to_worker(&ms.workers[i].ch, PROTO_PAUSE, &req,
 			    sizeof(req), -1) == 0)
 				msg_flush(&ms.workers[i].ch);
 		log_notice("listener %u: %s (control socket)", l->id,

@@ -31,7 +31,7 @@ ask_every_worker(int type, const void *data, size_t len,
 
 		if (!master_worker_live(w))
 			continue;
-		if (proto_enqueue(&w->ch, type, data, len, -1) == -1) {
+		if (proto_to_worker(&w->ch, type, data, len, -1) == -1) {
 			log_warn("cannot ask worker %d for its connections",
 			    w->id);
 			continue;

@@ -146,7 +146,7 @@ stop_gracefully(const char *why, int64_t timeout_ms)
 		if (!master_worker_live(w))
 			continue;
 		w->quiesced = 1;
-		if (proto_enqueue(&w->ch, PROTO_QUIESCE, NULL, 0, -1) == -1)
+		if (proto_to_worker(&w->ch, PROTO_QUIESCE, NULL, 0, -1) == -1)
 			kill(w->pid, SIGTERM);	/* no other way to tell it */
 		else
 			msg_flush(&w->ch);

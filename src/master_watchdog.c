@@ -70,7 +70,7 @@ master_watchdog_check(int64_t now)
 		}
 		memset(&ping, 0, sizeof(ping));
 		ping.seq = ++w->ping_seq;
-		if (proto_enqueue(&w->ch, PROTO_PING, &ping, sizeof(ping), -1)
+		if (proto_to_worker(&w->ch, PROTO_PING, &ping, sizeof(ping), -1)
 		    == -1) {
 			/* A full queue: the worker has not read for long. */
 			log_warnx("worker %d (pid %ld): no room for its "

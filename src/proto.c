@@ -20,6 +20,7 @@
 #include "proto.h"
 
 #define VARIABLE	SIZE_MAX	/* the content check measures it */
+#define NRULES(t)	(sizeof(t) / sizeof((t)[0]))
 
 /*
  * One kind of message: its exact payload size, whether a descriptor
@@ -259,27 +260,20 @@ static const struct proto_rule	worker_rules[] = {
 	{ PROTO_PONG, sizeof(struct proto_ping), 0, "heartbeat reply", NULL },
 };
 
-/* The rule for a type, whichever side sends it. */
+/* The rule for a type in the table of messages going to. */
 static const struct proto_rule *
-rule_of(uint32_t type)
+rule_of(enum proto_to to, uint32_t type)
 {
-	size_t	i;
+	const struct proto_rule	*rules = to == PROTO_TO_WORKER ?
+				    master_rules : worker_rules;
+	size_t			 n = to == PROTO_TO_WORKER ?
+				    NRULES(master_rules) : NRULES(worker_rules);
+	size_t			 i;
 
-	for (i = 0; i < sizeof(master_rules) / sizeof(master_rules[0]); i++)
-		if (master_rules[i].type == type)
-			return (&master_rules[i]);
-	for (i = 0; i < sizeof(worker_rules) / sizeof(worker_rules[0]); i++)
-		if (worker_rules[i].type == type)
-			return (&worker_rules[i]);
+	for (i = 0; i < n; i++)
+		if (rules[i].type == type)
+			return (&rules[i]);
 	return (NULL);
-}
-
-/* Whether r came from the worker -> master half of the table. */
-static int
-from_worker(const struct proto_rule *r)
-{
-	return (r >= worker_rules &&
-	    r < worker_rules + sizeof(worker_rules) / sizeof(worker_rules[0]));
 }
 
 /*
@@ -319,36 +313,25 @@ verdict(const struct proto_rule *r, const char *reason, char *why,
 	return (-1);
 }
 
-static int
-check_received(const struct msg *m, int worker_sent, char *why,
-    size_t whylen)
+int
+proto_check(enum proto_to to, uint32_t type, const void *data, size_t len,
+    int fd, char *why, size_t whylen)
 {
-	const struct proto_rule	*r = rule_of(m->hdr.type);
+	const struct proto_rule	*r = rule_of(to, type);
 
-	/* A type of the other direction is as unknown as any other. */
-	if (r != NULL && from_worker(r) != worker_sent)
-		r = NULL;
-	return (verdict(r, check(r, m->data, m->hdr.len, m->fd), why,
-	    whylen));
+	return (verdict(r, check(r, data, len, fd), why, whylen));
 }
 
 int
 proto_check_worker_msg(const struct msg *m, char *why, size_t whylen)
 {
-	return (check_received(m, 1, why, whylen));
+	return (proto_check(PROTO_TO_MASTER, m->hdr.type, m->data, m->hdr.len,
+	    m->fd, why, whylen));
 }
 
 int
 proto_check_master_msg(const struct msg *m, char *why, size_t whylen)
 {
-	return (check_received(m, 0, why, whylen));
-}
-
-int
-proto_check_outgoing(uint32_t type, const void *data, size_t len, int fd,
-    char *why, size_t whylen)
-{
-	const struct proto_rule	*r = rule_of(type);
-
-	return (verdict(r, check(r, data, len, fd), why, whylen));
+	return (proto_check(PROTO_TO_WORKER, m->hdr.type, m->data, m->hdr.len,
+	    m->fd, why, whylen));
 }

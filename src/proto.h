@@ -220,20 +220,29 @@ int	proto_check_worker_msg(const struct msg *, char *, size_t);
  */
 int	proto_check_master_msg(const struct msg *, char *, size_t);
 
-/*
- * The same checks on a message about to be sent, by either side: 0 if
- * the receiver would take it, else -1 with the reason in why.
- */
-int	proto_check_outgoing(uint32_t, const void *, size_t, int, char *,
-	    size_t);
+/* Who a message goes to, which says the table it is held to. */
+enum proto_to { PROTO_TO_WORKER, PROTO_TO_MASTER };
 
 /*
- * msg_enqueue() for master <-> worker messages (proto_send.c), checked
- * first by the rules the receiver will apply: a message this side would
- * send and the other refuse is a bug here, and fatal.
+ * The checks of both functions above on any message, by its receiver:
+ * 0 if it would take the message, else -1 with the reason in why.  The
+ * senders' own use (proto_send.c) is what keeps the two sides agreeing.
+ */
+int	proto_check(enum proto_to, uint32_t, const void *, size_t, int,
+	    char *, size_t);
+
+/*
+ * msg_enqueue() for master <-> worker messages (proto_send.c), held
+ * first to the receiver's check.  A message the other side would refuse
+ * is a bug of the sender: a worker's is fatal (it is restarted); the
+ * master's is logged and fails like a full queue, so that its bug costs
+ * one worker a restart, not every connection.  PROTO_LOG (logsink.c) is
+ * the one message queued without it: a refusal would have to be logged.
  */
 struct msg_channel;
-int	proto_enqueue(struct msg_channel *, uint32_t, const void *, size_t,
+int	proto_to_worker(struct msg_channel *, uint32_t, const void *, size_t,
+	    int);
+int	proto_to_master(struct msg_channel *, uint32_t, const void *, size_t,
 	    int);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "msg.h"
+#include "proto.h"
 
 extern volatile uint32_t	fuzz_sink;	/* what a side would use */
 
@@ -29,10 +30,11 @@ void	fuzz_die(const char *) __attribute__((noreturn));
 void	fuzz_channel_one(const uint8_t *, size_t, void (*)(struct msg *));
 
 /*
- * One side's check on a message: a refusal must give a reason, and what
- * passes goes to side(), which may trust what the check promised.
+ * One side's check on a message: a refusal must give a reason, what
+ * passes must be refused going the other way (no type is both sides'),
+ * and it goes to side(), which may trust what the check promised.
  */
 void	fuzz_checked(struct msg *, int (*)(const struct msg *, char *,
-	    size_t), void (*)(const struct msg *));
+	    size_t), enum proto_to, void (*)(const struct msg *));
 
 #endif
