@@ -30,7 +30,7 @@
 #define BUF_POOL_MAX	64	/* idle copy buffers kept for reuse */
 #define BULK_READ	16384	/* a copying read this large: splice on */
 
-int	flow_splice = FLOW_HAVE_SPLICE;
+int	flow_splice_enabled = FLOW_HAVE_SPLICE;
 
 /* The copy path reads into this first: as large as the largest -b. */
 static unsigned char	*scratch;
@@ -196,7 +196,7 @@ flow_forward(struct flow *d, size_t bufsize)
 	ssize_t	n, sent;
 
 #if FLOW_HAVE_SPLICE
-	if (flow_splice && d->bulk) {
+	if (flow_splice_enabled && d->bulk) {
 		int	rc = flow_splice_forward(d, bufsize);
 
 		if (rc == FLOW_SPLICE_EOF) {

@@ -27,7 +27,7 @@ struct flow {
 
 #define FLOW_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */
 
-extern int	flow_splice;
+extern int	flow_splice_enabled;
 
 void	flow_init(struct flow *, const int *, const int *,
 	    const struct flow *);
@@ -38,6 +38,5 @@ void	flow_release(struct flow *, size_t);
 int	flow_scratch_reserve(size_t);
 void	flow_trim(void);
 void	flow_pool_limit(size_t);
-int	flow_would_block(void);
 
 #endif

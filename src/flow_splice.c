@@ -192,7 +192,7 @@ flow_splice_forward(struct flow *d, size_t bufsize)
 			/* This kernel cannot splice sockets: stop trying. */
 			log_debug("splice unavailable (%s), copying instead",
 			    strerror(errno));
-			flow_splice = 0;
+			flow_splice_enabled = 0;
 			return (FLOW_SPLICE_NOT_DONE);
 		}
 		return (-1);

@@ -4,6 +4,9 @@
 #ifndef TCPPROXY_FLOW_SPLICE_H
 #define TCPPROXY_FLOW_SPLICE_H
 
+/* flow.c's: whether a failed read or write only has to wait. */
+int	flow_would_block(void);
+
 #ifdef __linux__
 #define FLOW_HAVE_SPLICE	1
 

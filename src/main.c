@@ -364,7 +364,7 @@ runtime_option(struct options *o, int ch, const char *arg)
 			    arg);
 		break;
 	case OPT_NO_SPLICE:
-		flow_splice = 0;
+		flow_splice_enabled = 0;
 		break;
 	case OPT_NO_EPOLL:
 		pollset_epoll = 0;

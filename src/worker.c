@@ -144,9 +144,9 @@ accept_resume(struct worker *w)
 		listener_events(w, l);
 }
 
-/* relay.c's word that a relay ended. */
+/* relay.c's word that a relay ended: room for one more client. */
 static void
-relay_closed(void *arg)
+resume_on_close(void *arg)
 {
 	accept_resume(arg);
 }
@@ -292,7 +292,7 @@ handle_commit(struct worker *w, struct msg *m)
 	log_debug("now serving %zu listeners of generation %u", n,
 	    c.generation);
 	ready = c;
-	if (proto_enqueue(&channel, PROTO_READY, &ready, sizeof(ready), -1)
+	if (proto_to_master(&channel, PROTO_READY, &ready, sizeof(ready), -1)
 	    == -1)
 		fatal("ready");
 }
@@ -348,12 +348,12 @@ handle_stats(struct worker *w, struct msg *m)
 				ls.counters.received += r->down.bytes;
 			}
 		i++;
-		if (proto_enqueue(&channel, PROTO_LISTENER_STATS, &ls,
+		if (proto_to_master(&channel, PROTO_LISTENER_STATS, &ls,
 		    sizeof(ls), -1) == 0)
 			done.nlisteners++;
 	}
 	free(older);
-	if (proto_enqueue(&channel, PROTO_STATS_DONE, &done, sizeof(done), -1)
+	if (proto_to_master(&channel, PROTO_STATS_DONE, &done, sizeof(done), -1)
 	    == -1)
 		log_warn("cannot answer the master's stats request");
 }
@@ -370,7 +370,7 @@ handle_dump(struct worker *w)
 		    w->relays.n == 1 ? "" : "s");
 		relay_dump(&w->relays);
 	}
-	if (proto_enqueue(&channel, PROTO_DUMP_DONE, NULL, 0, -1) == -1)
+	if (proto_to_master(&channel, PROTO_DUMP_DONE, NULL, 0, -1) == -1)
 		log_warn("cannot answer the master's dump request");
 }
 
@@ -397,15 +397,15 @@ handle_conns(struct worker *w, struct msg *m)
 		relay_describe(r, w->now_ms, &b.conn[b.n++]);
 		if (b.n < PROTO_CONN_BATCH_MAX && TAILQ_NEXT(r, entry) != NULL)
 			continue;
-		if (proto_enqueue(&channel, PROTO_CONN_BATCH, &b,
+		if (proto_to_master(&channel, PROTO_CONN_BATCH, &b,
 		    PROTO_CONN_BATCH_LEN(b.n), -1) == 0)
 			done.batches++;
 		b.n = 0;
 	}
-	if (b.n > 0 && proto_enqueue(&channel, PROTO_CONN_BATCH, &b,
+	if (b.n > 0 && proto_to_master(&channel, PROTO_CONN_BATCH, &b,
 	    PROTO_CONN_BATCH_LEN(b.n), -1) == 0)
 		done.batches++;
-	if (proto_enqueue(&channel, PROTO_CONNS_DONE, &done, sizeof(done), -1)
+	if (proto_to_master(&channel, PROTO_CONNS_DONE, &done, sizeof(done), -1)
 	    == -1)
 		log_warn("cannot answer the master's connection list request");
 }
@@ -420,7 +420,7 @@ handle_kill(struct worker *w, struct msg *m)
 	memset(&done, 0, sizeof(done));
 	done.seq = req.seq;
 	done.found = (uint32_t)relay_kill(&w->relays, req.relay);
-	if (proto_enqueue(&channel, PROTO_KILL_DONE, &done, sizeof(done), -1)
+	if (proto_to_master(&channel, PROTO_KILL_DONE, &done, sizeof(done), -1)
 	    == -1)
 		log_warn("cannot answer the master's kill request");
 }
@@ -447,7 +447,7 @@ handle_ping(struct msg *m)
 	struct proto_ping	ping;
 
 	memcpy(&ping, m->data, sizeof(ping));
-	if (proto_enqueue(&channel, PROTO_PONG, &ping, sizeof(ping), -1) == -1)
+	if (proto_to_master(&channel, PROTO_PONG, &ping, sizeof(ping), -1) == -1)
 		proto_error("cannot answer the heartbeat");
 }
 
@@ -730,7 +730,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 	w->max_relays = relays_allowed();
 	if (pollset_init(&w->ps, 256) == -1)
 		fatal("pollset");
-	relay_set_init(&w->relays, &w->ps, &w->now_ms, relay_closed, w);
+	relay_set_init(&w->relays, &w->ps, &w->now_ms, resume_on_close, w);
 	log_debug("waiting with %s", pollset_name(&w->ps));
 	setup_signals(&waitmask);
 	if (pollset_add(&w->ps, PROC_CHANNEL_FD, POLLIN, worker_channel_io, w,
