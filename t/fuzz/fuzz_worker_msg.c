@@ -125,15 +125,23 @@ listener(const struct msg *m)
 	if (p.accept_proxy != 0 && (p.ntrusted == 0 ||
 	    p.proxy_header_timeout_ms == 0))
 		fuzz_die("check passed a header nobody may send or no bound");
-	/* The connect order: every index a remote, each address once. */
+	/*
+	 * The connect order: every index a remote, each address once; all
+	 * the remotes not down, or every one when all are (fail-open).
+	 * Failures below put remotes down, for this input and later ones.
+	 */
 	for (i = 0; i < 3; i++) {
 		uint8_t		order[REMOTES_MAX], seen[REMOTES_MAX];
 		uint32_t	rr = i * 7;
-		size_t		n, j;
+		size_t		n, j, up = 0;
 
 		memset(seen, 0, sizeof(seen));
+		for (j = 0; j < p.nremotes; j++)
+			if (p.down_after == 0 ||
+			    !health_is_down(&p.remotes[j], 0))
+				up++;
 		n = upstream_order(&p, &clients[i], &rr, 0, order);
-		if (n != p.nremotes)
+		if (n != (up > 0 ? up : p.nremotes))
 			fuzz_die("connect order does not try every remote");
 		for (j = 0; j < n; j++) {
 			if (order[j] >= p.nremotes || seen[order[j]]++)
@@ -198,7 +206,7 @@ worker_side(const struct msg *m)
 static void
 accepted(struct msg *m)
 {
-	fuzz_checked(m, proto_check_master_msg, worker_side);
+	fuzz_checked(m, proto_check_master_msg, PROTO_TO_WORKER, worker_side);
 }
 
 int
