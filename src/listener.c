@@ -510,3 +510,17 @@ listener_down_remotes(const struct listener *l, int64_t now_ms,
 		}
 	}
 }
+
+/* Sum counters: a worker's into a listener's, listeners' into a total. */
+void
+listener_counters_add(struct proto_counters *sum,
+    const struct proto_counters *c)
+{
+	sum->accepted += c->accepted;
+	sum->denied += c->denied;
+	sum->limited += c->limited;
+	sum->failed += c->failed;
+	sum->sent += c->sent;
+	sum->received += c->received;
+	sum->proxy_rejected += c->proxy_rejected;
+}

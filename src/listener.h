@@ -59,5 +59,7 @@ void	listener_table_drop_worker(struct listener_table *, int);
 void	listener_table_close_sockets(struct listener_table *);
 int	listener_bind_one(const struct addr *, char *, size_t);
 int	listener_pause(struct listener *, int);
+void	listener_counters_add(struct proto_counters *,
+	    const struct proto_counters *);
 
 #endif

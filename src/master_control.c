@@ -102,13 +102,7 @@ send_total(uint32_t client)
 	memset(&sum, 0, sizeof(sum));
 	TAILQ_FOREACH(l, &ms.table->list, entry) {
 		open += l->connections;
-		sum.accepted += l->counters.accepted;
-		sum.denied += l->counters.denied;
-		sum.limited += l->counters.limited;
-		sum.failed += l->counters.failed;
-		sum.sent += l->counters.sent;
-		sum.received += l->counters.received;
-		sum.proxy_rejected += l->counters.proxy_rejected;
+		listener_counters_add(&sum, &l->counters);
 	}
 	control_record_begin(&r, "total");
 	control_record_u64(&r, "generation", ms.table->generation);

@@ -21,7 +21,7 @@
  * it as owing an answer.
  */
 static void
-ask_every_worker(int type, const void *data, size_t len,
+ask_every_worker(int type, const void *data, size_t len, const char *what,
     void (*asked)(struct worker_proc *))
 {
 	int	i;
@@ -32,8 +32,7 @@ ask_every_worker(int type, const void *data, size_t len,
 		if (!master_worker_live(w))
 			continue;
 		if (proto_to_worker(&w->ch, type, data, len, -1) == -1) {
-			log_warn("cannot ask worker %d for its connections",
-			    w->id);
+			log_warn("cannot ask worker %d for %s", w->id, what);
 			continue;
 		}
 		asked(w);
@@ -60,6 +59,13 @@ any_worker(int (*pending)(const struct worker_proc *))
  * ANSWER_TIMEOUT_MS without the ones that did not.  A signal during a
  * round starts another one after it.
  */
+/* Asked in this round, and not done answering. */
+static int
+stats_pending(const struct worker_proc *w)
+{
+	return (w->stats_seq == ms.stats.seq && !w->stats_done);
+}
+
 static void
 stats_log(void)
 {
@@ -102,7 +108,7 @@ stats_log(void)
 		if (!master_worker_live(w))
 			log_warnx("worker %d is not running: its connections "
 			    "are not counted", w->id);
-		else if (w->stats_seq == ms.stats.seq && !w->stats_done)
+		else if (stats_pending(w))
 			log_warnx("worker %d did not answer within %d ms: its "
 			    "connections are not counted", w->id,
 			    ANSWER_TIMEOUT_MS);
@@ -117,12 +123,6 @@ stats_finish(void)
 	ms.stats.active = 0;
 	ms.stats.log = 0;
 	master_control_stats_done();
-}
-
-static int
-stats_pending(const struct worker_proc *w)
-{
-	return (w->stats_seq == ms.stats.seq && !w->stats_done);
 }
 
 /* Finish the round if every worker answered, or anyway at the deadline. */
@@ -175,7 +175,8 @@ master_stats_start(int log)
 	}
 	memset(&req, 0, sizeof(req));
 	req.seq = ms.stats.seq;
-	ask_every_worker(PROTO_STATS, &req, sizeof(req), stats_asked);
+	ask_every_worker(PROTO_STATS, &req, sizeof(req), "its counts",
+	    stats_asked);
 	stats_check(0);
 }
 
@@ -213,14 +214,7 @@ master_stats_message(struct worker_proc *w, struct msg *msg)
 		/* Its table may be older than ours; ids tell them apart. */
 		if ((l = master_listener_by_id(ms.table, ls.id)) != NULL) {
 			l->connections += ls.connections;
-			l->counters.accepted += ls.counters.accepted;
-			l->counters.denied += ls.counters.denied;
-			l->counters.limited += ls.counters.limited;
-			l->counters.failed += ls.counters.failed;
-			l->counters.sent += ls.counters.sent;
-			l->counters.received += ls.counters.received;
-			l->counters.proxy_rejected +=
-			    ls.counters.proxy_rejected;
+			listener_counters_add(&l->counters, &ls.counters);
 		} else
 			ms.stats.retired += ls.connections;
 		return;
@@ -242,23 +236,24 @@ master_stats_message(struct worker_proc *w, struct msg *msg)
  * SIGUSR2.  Each worker logs its connections itself; the master says
  * when all have, or which did not within ANSWER_TIMEOUT_MS.
  */
+static int
+dump_pending(const struct worker_proc *w)
+{
+	return (w->dumps_pending > 0);
+}
+
 static void
 dump_finish(void)
 {
 	int	i;
 
 	for (i = 0; i < ms.setup->nworkers; i++)
-		if (master_worker_live(&ms.workers[i]) && ms.workers[i].dumps_pending > 0)
+		if (master_worker_live(&ms.workers[i]) &&
+		    dump_pending(&ms.workers[i]))
 			log_warnx("worker %d did not list its connections "
 			    "within %d ms", ms.workers[i].id, ANSWER_TIMEOUT_MS);
 	log_notice("end of the connection list");
 	ms.dump.active = 0;
-}
-
-static int
-dump_pending(const struct worker_proc *w)
-{
-	return (w->dumps_pending > 0);
 }
 
 static void
@@ -285,7 +280,7 @@ master_dump_start(void)
 			n++;
 	log_notice("open connections of %d running worker%s:", n,
 	    n == 1 ? "" : "s");
-	ask_every_worker(PROTO_DUMP, NULL, 0, dump_asked);
+	ask_every_worker(PROTO_DUMP, NULL, 0, "its connections", dump_asked);
 	ms.dump.active = 1;
 	ms.dump.deadline_ms = clock_now_ms() + ANSWER_TIMEOUT_MS;
 	dump_check(0);
