@@ -46,6 +46,18 @@ drain_workers(int timeout_ms)
 			master_worker_io(&ms.workers[i], ms.pfd[i].revents);
 }
 
+/* Workers that still run or still have something to say. */
+static int
+workers_left(void)
+{
+	int	i, left = 0;
+
+	for (i = 0; i < ms.setup->nworkers; i++)
+		if (ms.workers[i].pid != -1 || ms.workers[i].ch.fd != -1)
+			left++;
+	return (left);
+}
+
 static const char *
 stop_reason(int sig)
 {
@@ -63,7 +75,7 @@ static void
 shutdown_all(const char *why)
 {
 	int64_t	deadline = clock_now_ms() + STOP_TIMEOUT_MS;
-	int	i, left;
+	int	i;
 	pid_t	pid;
 
 	log_notice("%s, shutting down", why);
@@ -80,11 +92,7 @@ shutdown_all(const char *why)
 			if (w != NULL)
 				w->pid = -1;
 		}
-		/* Done when every worker exited and said all it had to say. */
-		for (i = left = 0; i < ms.setup->nworkers; i++)
-			if (ms.workers[i].pid != -1 || ms.workers[i].ch.fd != -1)
-				left++;
-		if (left == 0)
+		if (workers_left() == 0)
 			break;
 		if (clock_now_ms() >= deadline) {
 			for (i = 0; i < ms.setup->nworkers; i++)
@@ -186,7 +194,6 @@ master_stop_check(int sig)
 {
 	int64_t		 timeout;
 	const char	*why;
-	int		 i;
 
 	if (sig != 0 || stop_requested) {
 		why = stop_reason(sig);
@@ -200,10 +207,7 @@ master_stop_check(int sig)
 	}
 	if (!ms.stopping)
 		return;
-	for (i = 0; i < ms.setup->nworkers; i++)
-		if (ms.workers[i].pid != -1 || ms.workers[i].ch.fd != -1)
-			break;
-	if (i == ms.setup->nworkers)
+	if (workers_left() == 0)
 		shutdown_all("every connection finished");
 	if (clock_now_ms() >= ms.stop_deadline_ms)
 		shutdown_all("shutdown timeout: closing the connections left");

@@ -58,7 +58,6 @@ wlistener_new(const void *conf, int fd)
 void
 wlistener_hold(struct wlistener *l)
 {
-	l->refs++;
 	l->nrelays++;
 }
 
@@ -66,8 +65,7 @@ wlistener_hold(struct wlistener *l)
 void
 wlistener_release(struct wlistener *l)
 {
-	l->nrelays--;
-	if (--l->refs == 0 && !l->in_table)
+	if (--l->nrelays == 0 && !l->in_table)
 		free(l);
 }
 
@@ -76,7 +74,7 @@ void
 wlistener_retire(struct wlistener *l)
 {
 	l->in_table = 0;
-	if (l->refs == 0)
+	if (l->nrelays == 0)
 		free(l);
 }
 

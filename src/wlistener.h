@@ -23,8 +23,7 @@ struct wlistener {
 	int64_t			 full_until_ms;	/* at max-connections */
 	int			 in_table;	/* else only relays hold it */
 	size_t			 counters;	/* index in the counters by id */
-	unsigned int		 refs;		/* relays using conf */
-	uint64_t		 nrelays;	/* open connections */
+	uint64_t		 nrelays;	/* open connections: they hold it */
 	uint32_t		 rr_next;	/* balance: round-robin turn */
 };
 
