@@ -59,6 +59,7 @@ any_worker(int (*pending)(const struct worker_proc *))
  * ANSWER_TIMEOUT_MS without the ones that did not.  A signal during a
  * round starts another one after it.
  */
+
 /* Asked in this round, and not done answering. */
 static int
 stats_pending(const struct worker_proc *w)
@@ -236,6 +237,8 @@ master_stats_message(struct worker_proc *w, struct msg *msg)
  * SIGUSR2.  Each worker logs its connections itself; the master says
  * when all have, or which did not within ANSWER_TIMEOUT_MS.
  */
+
+/* Asked, and its end of the list not yet come. */
 static int
 dump_pending(const struct worker_proc *w)
 {

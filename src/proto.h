@@ -235,8 +235,8 @@ int	proto_check(enum proto_to, uint32_t, const void *, size_t, int,
  * msg_enqueue() for master <-> worker messages (proto_send.c), held
  * first to the receiver's check.  A message the other side would refuse
  * is a bug of the sender: a worker's is fatal (it is restarted); the
- * master's is logged and fails like a full queue, so that its bug costs
- * one worker a restart, not every connection.  PROTO_LOG (logsink.c) is
+ * master's is logged and fails as a full queue does, so that its bug
+ * costs at most one worker a restart, never every connection.  PROTO_LOG (logsink.c) is
  * the one message queued without it: a refusal would have to be logged.
  */
 struct msg_channel;

@@ -146,14 +146,14 @@ fuzz_channel_one(const uint8_t *data, size_t size,
 }
 
 void
-fuzz_checked(struct msg *m, int (*check)(const struct msg *, char *, size_t),
-    enum proto_to to, void (*side)(const struct msg *))
+fuzz_checked(struct msg *m, enum proto_to to, void (*side)(const struct msg *))
 {
 	char	reason[128];
 	char	other[128];
 
 	reason[0] = '\0';
-	if (check(m, reason, sizeof(reason)) == 0) {
+	if (proto_check(to, m->hdr.type, m->data, m->hdr.len, m->fd, reason,
+	    sizeof(reason)) == 0) {
 		if (proto_check(to == PROTO_TO_WORKER ? PROTO_TO_MASTER :
 		    PROTO_TO_WORKER, m->hdr.type, m->data, m->hdr.len, m->fd,
 		    other, sizeof(other)) == 0)

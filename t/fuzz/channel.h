@@ -30,11 +30,12 @@ void	fuzz_die(const char *) __attribute__((noreturn));
 void	fuzz_channel_one(const uint8_t *, size_t, void (*)(struct msg *));
 
 /*
- * One side's check on a message: a refusal must give a reason, what
- * passes must be refused going the other way (no type is both sides'),
- * and it goes to side(), which may trust what the check promised.
+ * The check of the side a message goes to (what the master's
+ * proto_check_worker_msg() and the worker's proto_check_master_msg()
+ * run): a refusal must give a reason, what passes must be refused going
+ * the other way (no type is both sides'), and it goes to side(), which
+ * may trust what the check promised.
  */
-void	fuzz_checked(struct msg *, int (*)(const struct msg *, char *,
-	    size_t), enum proto_to, void (*)(const struct msg *));
+void	fuzz_checked(struct msg *, enum proto_to, void (*)(const struct msg *));
 
 #endif

@@ -103,7 +103,7 @@ master_side(const struct msg *m)
 static void
 accepted(struct msg *m)
 {
-	fuzz_checked(m, proto_check_worker_msg, PROTO_TO_MASTER, master_side);
+	fuzz_checked(m, PROTO_TO_MASTER, master_side);
 }
 
 int

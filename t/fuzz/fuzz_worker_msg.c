@@ -206,7 +206,7 @@ worker_side(const struct msg *m)
 static void
 accepted(struct msg *m)
 {
-	fuzz_checked(m, proto_check_master_msg, PROTO_TO_WORKER, worker_side);
+	fuzz_checked(m, PROTO_TO_WORKER, worker_side);
 }
 
 int
