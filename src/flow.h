@@ -8,6 +8,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Where a direction's bytes move: through the worker, or in the kernel
+ * (relay_sockmap.c), or still in the kernel on the way back.
+ */
+enum flow_path { FLOW_USER, FLOW_KERNEL, FLOW_DRAINING };
+
+struct flow_kernel {
+	enum flow_path	  path;
+	unsigned	  small_reads;	/* in a row, through the worker */
+	unsigned	  attaches;	/* times handed to the kernel */
+	uint64_t	  bytes0;	/* bytes, when handed */
+	uint64_t	  sent0;	/* all ever written to 'to', then */
+	uint64_t	  rcvd0;	/* all ever received on 'from', then */
+	uint64_t	  seen;		/* the kernel's count, last looked at */
+	int64_t		  check_ms;	/* draining: look again then */
+	int		  backoff_ms;
+};
+
 struct flow {
 	const int	 *from;		/* the ends' descriptors, which the */
 	const int	 *to;		/* relay sets while it connects */
@@ -23,6 +41,7 @@ struct flow {
 	int		  eof;		/* read 0 from 'from' */
 	int		  shut;		/* 'to' was told EOF */
 	const struct flow *reverse;	/* the other way: 'to' to 'from' */
+	struct flow_kernel k;
 };
 
 #define FLOW_PIPE_POOL_MAX	64	/* idle, empty pipes kept for reuse */

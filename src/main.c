@@ -32,6 +32,7 @@
 #include "pollset.h"
 #include "proc.h"
 #include "proto.h"
+#include "sockmap_load.h"
 #include "upgrade.h"
 #include "worker.h"
 
@@ -50,6 +51,7 @@
 #define OPT_CONTROL_GROUP	1004
 #define OPT_SHUTDOWN_TIMEOUT	1005
 #define OPT_WATCHDOG_TIMEOUT	1006
+#define OPT_NO_SOCKMAP		1007
 
 extern char	**environ;
 
@@ -112,6 +114,8 @@ static const char usage_text[] =
 "                                      this long (3s; 0: never)\n"
 "      --no-splice                     copy through user space, never splice(2)\n"
 "      --no-epoll                      wait with poll(2), never epoll(7)\n"
+"      --no-sockmap                    keep every connection in user space,\n"
+"                                      never the in-kernel data path\n"
 "      --no-sandbox                    no seccomp/pledge for workers (debugging)\n"
 "      --connect-timeout <time>        defaults for every listener (see\n"
 "      --idle-timeout <time>           tcpproxy.conf(5)); times in seconds or\n"
@@ -151,6 +155,7 @@ static const struct option longopts[] = {
 	{ "watchdog-timeout",	required_argument,	NULL,	OPT_WATCHDOG_TIMEOUT },
 	{ "no-splice",		no_argument,		NULL,	OPT_NO_SPLICE },
 	{ "no-epoll",		no_argument,		NULL,	OPT_NO_EPOLL },
+	{ "no-sockmap",		no_argument,		NULL,	OPT_NO_SOCKMAP },
 	{ "no-sandbox",		no_argument,		NULL,	OPT_NO_SANDBOX },
 	{ "connect-timeout",	required_argument,	NULL,	OPT_POLICY },
 	{ "idle-timeout",	required_argument,	NULL,	OPT_POLICY },
@@ -298,6 +303,8 @@ process_option(struct options *o, int ch, const char *arg)
 		printf("tcpproxy %s\n", TCPPROXY_VERSION);
 		printf("privilege-separated IPv4/IPv6 TCP proxy, "
 		    "protocol %d\n", PROTO_VERSION);
+		printf("in-kernel data path (BPF sockmap): %s\n",
+		    sockmap_built() ? "built in" : "not built in");
 		exit(0);
 	case 'D':
 		o->daemonize = 0;
@@ -339,7 +346,7 @@ process_option(struct options *o, int ch, const char *arg)
 
 /*
  * The control socket, the stop and watchdog times, and --no-splice,
- * --no-epoll, --no-sandbox.
+ * --no-epoll, --no-sockmap, --no-sandbox.
  */
 static int
 runtime_option(struct options *o, int ch, const char *arg)
@@ -368,6 +375,9 @@ runtime_option(struct options *o, int ch, const char *arg)
 		break;
 	case OPT_NO_EPOLL:
 		pollset_epoll = 0;
+		break;
+	case OPT_NO_SOCKMAP:
+		sockmap_enabled = 0;
 		break;
 	case OPT_NO_SANDBOX:
 		worker_set_sandbox(0);

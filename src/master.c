@@ -4,6 +4,7 @@
  * questions to every worker, master_rounds.c.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include "pidfile.h"
 #include "proc.h"
 #include "proto.h"
+#include "sockmap_load.h"
 #include "sdnotify.h"
 #include "upgrade.h"
 #include "worker.h"
@@ -138,6 +140,48 @@ fail:
 	return (-1);
 }
 
+/*
+ * The in-kernel data path's maps for a new worker, loaded afresh: each
+ * worker's sockets are its own.  Without them (not built, --no-sockmap,
+ * or the kernel refused: said once) the worker relays in user space.
+ */
+static void
+master_send_sockmap(struct worker_proc *w)
+{
+	static int		said;
+	struct proto_sockmap	sm;
+	struct rlimit		rl;
+	char			err[256];
+	int			fds[SOCKMAP_NMAPS], i;
+
+	if (!sockmap_enabled)
+		return;
+	/* A map entry per descriptor the worker may have, within reason. */
+	memset(&sm, 0, sizeof(sm));
+	sm.entries = SOCKMAP_ENTRIES_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < sm.entries)
+		sm.entries = (uint32_t)rl.rlim_cur;
+	if (sockmap_load(sm.entries, fds, err, sizeof(err)) == -1) {
+		if (!said)
+			log_warnx("sockmap: %s; connections are relayed in "
+			    "user space", err);
+		said = 1;
+		return;
+	}
+	for (i = 0; i < SOCKMAP_NMAPS; i++) {
+		sm.map = (uint32_t)i;
+		if (proto_to_worker(&w->ch, PROTO_SOCKMAP, &sm, sizeof(sm),
+		    fds[i]) == -1) {
+			while (++i < SOCKMAP_NMAPS)
+				close(fds[i]);
+			log_warn("cannot send the kernel path to worker %d",
+			    w->id);
+			return;
+		}
+	}
+	msg_flush(&w->ch);
+}
+
 static void
 spawn(struct worker_proc *w)
 {
@@ -164,6 +208,7 @@ spawn(struct worker_proc *w)
 	w->ping_sent_ms = w->ping_next_ms = 0;
 	msg_channel_init(&w->ch, fd);
 	log_debug("started worker %d, pid %ld", w->id, (long)pid);
+	master_send_sockmap(w);
 	master_send_table(w);
 }
 

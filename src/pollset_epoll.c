@@ -148,7 +148,8 @@ static uint32_t
 to_epoll(int events)
 {
 	return ((events & POLLIN ? EPOLLIN : 0) |
-	    (events & POLLOUT ? EPOLLOUT : 0));
+	    (events & POLLOUT ? EPOLLOUT : 0) |
+	    (events & POLLRDHUP ? EPOLLRDHUP : 0));
 }
 
 static int
@@ -157,7 +158,8 @@ from_epoll(uint32_t events)
 	return ((events & EPOLLIN ? POLLIN : 0) |
 	    (events & EPOLLOUT ? POLLOUT : 0) |
 	    (events & EPOLLERR ? POLLERR : 0) |
-	    (events & EPOLLHUP ? POLLHUP : 0));
+	    (events & EPOLLHUP ? POLLHUP : 0) |
+	    (events & EPOLLRDHUP ? POLLRDHUP : 0));
 }
 
 /*

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
+#include "sockmap.h"
 
 #define VARIABLE	SIZE_MAX	/* the content check measures it */
 #define NRULES(t)	(sizeof(t) / sizeof((t)[0]))
@@ -163,6 +164,17 @@ pause_content(const void *data, size_t len)
 	return (p.paused > 1 ? "bad pause contents" : NULL);
 }
 
+static const char *
+sockmap_content(const void *data, size_t len)
+{
+	struct proto_sockmap	sm;
+
+	(void)len;		/* the table checked it */
+	memcpy(&sm, data, sizeof(sm));
+	return (sm.map >= SOCKMAP_NMAPS || sm.entries == 0 ?
+	    "bad kernel path map" : NULL);
+}
+
 static const struct proto_rule	master_rules[] = {
 	{ PROTO_LISTENER, sizeof(struct proto_listener), 1, "listener",
 	    listener_content },
@@ -177,6 +189,8 @@ static const struct proto_rule	master_rules[] = {
 	    pause_content },
 	{ PROTO_QUIESCE, 0, 0, "quiesce", NULL },
 	{ PROTO_PING, sizeof(struct proto_ping), 0, "heartbeat", NULL },
+	{ PROTO_SOCKMAP, sizeof(struct proto_sockmap), 1, "kernel path map",
+	    sockmap_content },
 };
 
 /* ---- worker -> master ---- */

@@ -36,7 +36,7 @@
 #include "proxyhdr.h"
 #include "upstream.h"
 
-#define PROTO_VERSION	6
+#define PROTO_VERSION	7
 
 enum proto_type {
 	/* master -> worker */
@@ -49,6 +49,7 @@ enum proto_type {
 	PROTO_PAUSE,		/* struct proto_pause */
 	PROTO_QUIESCE,		/* no payload */
 	PROTO_PING,		/* struct proto_ping: answer PROTO_PONG */
+	PROTO_SOCKMAP,		/* struct proto_sockmap + one of its maps */
 	/* master -> metrics process */
 	PROTO_METRICS_LISTEN = 32,	/* no payload + the HTTP socket */
 	PROTO_METRICS_CONTROL,	/* no payload + a control socket end */
@@ -193,6 +194,15 @@ struct proto_kill_done {
 /* The watchdog's heartbeat, answered from the worker's poll loop. */
 struct proto_ping {
 	uint32_t	seq;
+};
+
+/*
+ * The in-kernel data path's maps (sockmap.h), one per message, sent
+ * once after the worker starts when the master could load them.
+ */
+struct proto_sockmap {
+	uint32_t	map;		/* enum sockmap_map */
+	uint32_t	entries;	/* the maps' size */
 };
 
 struct proto_pause {

@@ -37,9 +37,16 @@
 #include "proxyhdr.h"
 #include "proxyproto.h"
 #include "relay.h"
+#include "relay_sockmap.h"
 #include "sockopt.h"
 #include "upstream.h"
 #include "wlistener.h"
+
+#ifdef POLLRDHUP
+#define POLLRDHUP_OR_0	POLLRDHUP
+#else
+#define POLLRDHUP_OR_0	0	/* no kernel path there */
+#endif
 
 #define FORWARD_BURST	8	/* reads per wake-up while data keeps coming */
 #define KEEPALIVE_AGE_MS 1000	/* a relay this old gets keepalive... */
@@ -116,13 +123,17 @@ count_close(struct relay *r, enum relay_reason reason)
  * End the relay: close both ends (the other one with a reset when one
  * failed), log one line with what happened, free everything.
  */
-static void
+void
 relay_close(struct relay *r, enum relay_reason reason, int reset)
 {
 	struct relay_set *rs = r->set;
 	char		 client[ADDR_STRLEN], remote[ADDR_STRLEN];
 	char		 source[ADDR_STRLEN];
 	struct linger	 lin = { 1, 0 };
+
+	/* What the kernel moved counts as if the worker had. */
+	relay_sockmap_sync(r);
+	relay_sockmap_forget(r);
 
 	if (log_enabled(LOG_LVL_INFO)) {
 		addr_fmt(&r->client.addr, client, sizeof(client));
@@ -167,8 +178,43 @@ relay_close(struct relay *r, enum relay_reason reason, int reset)
 	rs->closed(rs->arg);
 }
 
-/* What each end should be polled for, from the state of both dirs. */
+/* What a direction's source is polled for. */
+static int
+source_events(const struct flow *f)
+{
+	if (f->eof)
+		return (0);
+	if (f->k.path == FLOW_KERNEL)
+		return (POLLRDHUP_OR_0);
+	if (f->k.path == FLOW_DRAINING || flow_pending(f) > 0)
+		return (0);
+	return (POLLIN);
+}
+
+/*
+ * An end that will neither be read nor written again leaves the set:
+ * polled, its hang-up would wake the worker until the relay closes.
+ */
 static void
+end_events(struct pollset *ps, struct relay_end *e, const struct flow *in,
+    const struct flow *out, int events)
+{
+	if (e->slot == -1)
+		return;
+	if (in->eof && out->shut) {
+		pollset_del(ps, e->slot);
+		e->slot = -1;
+		return;
+	}
+	pollset_events(ps, e->slot, events);
+}
+
+/*
+ * What each end should be polled for, from the state of both dirs.  A
+ * source in the kernel is watched for its end only; one draining, for
+ * nothing (errors and hang-ups come anyway).
+ */
+void
 relay_update_events(struct relay *r)
 {
 	struct pollset	*ps = r->set->ps;
@@ -183,20 +229,18 @@ relay_update_events(struct relay *r)
 		pollset_events(ps, r->remote.slot, POLLOUT);
 		return;
 	}
-	if (!r->up.eof && flow_pending(&r->up) == 0)
-		ce |= POLLIN;
+	ce |= source_events(&r->up);
 	if (flow_pending(&r->down) > 0)
 		ce |= POLLOUT;
-	if (!r->down.eof && flow_pending(&r->down) == 0)
-		re |= POLLIN;
+	re |= source_events(&r->down);
 	if (flow_pending(&r->up) > 0)
 		re |= POLLOUT;
-	pollset_events(ps, r->client.slot, ce);
-	pollset_events(ps, r->remote.slot, re);
+	end_events(ps, &r->client, &r->up, &r->down, ce);
+	end_events(ps, &r->remote, &r->down, &r->up, re);
 }
 
-static enum relay_reason
-reason_of(int error)
+enum relay_reason
+relay_reason_of(int error)
 {
 	return (error == ECONNRESET || error == EPIPE ? REASON_RESET :
 	    REASON_ERROR);
@@ -414,6 +458,10 @@ relay_io(void *arg, int revents)
 	/* in: bytes read from e; out: bytes written to e. */
 	in = e == &r->client ? &r->up : &r->down;
 	out = e == &r->client ? &r->down : &r->up;
+	if (in->k.path != FLOW_USER && (revents & (POLLIN | POLLRDHUP_OR_0 |
+	    POLLHUP | POLLERR)) &&
+	    relay_sockmap_source_event(r, in, revents) == -1)
+		return;		/* closed */
 
 	/*
 	 * Whatever poll reported, do what e was polled for: a failed end
@@ -421,7 +469,7 @@ relay_io(void *arg, int revents)
 	 */
 	if (flow_pending(out) > 0 &&
 	    flow_flush(out, r->bufsize) == -1) {
-		relay_close(r, reason_of(errno), 1);
+		relay_close(r, relay_reason_of(errno), 1);
 		return;
 	}
 	/*
@@ -430,13 +478,20 @@ relay_io(void *arg, int revents)
 	 * not per read.  A short read means the source is drained for now.
 	 */
 	for (i = 0; i < FORWARD_BURST && (revents & (POLLIN | POLLHUP |
-	    POLLERR)) && !in->eof && flow_pending(in) == 0; i++) {
-		int	full;
+	    POLLERR)) && in->k.path == FLOW_USER && !in->eof &&
+	    flow_pending(in) == 0; i++) {
+		uint64_t	before = in->bytes;
+		int		full;
 
 		if ((full = flow_forward(in, r->bufsize)) == -1) {
-			relay_close(r, reason_of(errno), 1);
+			relay_close(r, relay_reason_of(errno), 1);
 			return;
 		}
+		/* Small messages, one at a time: the kernel can take them. */
+		if (full || in->bulk)
+			in->k.small_reads = 0;
+		else if (in->bytes > before)
+			in->k.small_reads++;
 		if (!full)
 			break;
 	}
@@ -447,6 +502,7 @@ relay_io(void *arg, int revents)
 	r->active_ms = *r->set->now_ms;
 	if (r->half_ms == 0 && (r->up.eof || r->down.eof))
 		r->half_ms = r->active_ms;
+	relay_sockmap_consider(r);
 	relay_update_events(r);
 }
 
@@ -618,6 +674,7 @@ relay_set_init(struct relay_set *rs, struct pollset *ps, const int64_t *now_ms,
 {
 	memset(rs, 0, sizeof(*rs));
 	TAILQ_INIT(&rs->list);
+	TAILQ_INIT(&rs->draining);
 	rs->ps = ps;
 	rs->now_ms = now_ms;
 	rs->closed = closed;
@@ -720,7 +777,9 @@ relay_sweep(struct relay_set *rs, int64_t now)
 			if (lc->connect_timeout_ms > 0 && r->remote.fd != -1 &&
 			    now - r->attempt_ms >= lc->connect_timeout_ms)
 				relay_connect_failed(r, ETIMEDOUT);
-		} else if (lc->fin_timeout_ms > 0 && r->half_ms > 0 &&
+		} else if (relay_sockmap_sweep(r, now) == -1)
+			continue;	/* closed */
+		else if (lc->fin_timeout_ms > 0 && r->half_ms > 0 &&
 		    now - r->active_ms >= lc->fin_timeout_ms)
 			/* Half-closed and silent: the other side lingers. */
 			relay_close(r, REASON_FIN_TIMEOUT, 0);
@@ -751,6 +810,7 @@ relay_dump(struct relay_set *rs)
 	char		 client[ADDR_STRLEN], remote[ADDR_STRLEN];
 	int64_t		 now = clock_now_ms();
 
+	relay_sync_counts(rs);
 	TAILQ_FOREACH(r, &rs->list, entry) {
 		addr_fmt(&r->client.addr, client, sizeof(client));
 		if (r->remote.addr.len > 0)
@@ -788,6 +848,17 @@ relay_describe(const struct relay *r, int64_t now, struct proto_conn *pc)
 	pc->received = r->down.bytes;
 	pc->age_ms = (uint64_t)(now - r->started_ms);
 	pc->idle_ms = (uint64_t)(now - r->active_ms);
+}
+
+/* Open connections' counts, with what the kernel moved for them. */
+void
+relay_sync_counts(struct relay_set *rs)
+{
+	struct relay	*r;
+
+	TAILQ_FOREACH(r, &rs->list, entry)
+		if (r->state == RELAY_ESTABLISHED)
+			relay_sockmap_sync(r);
 }
 
 /* The control socket's kill: both ends reset.  1 if it was open. */

@@ -23,6 +23,8 @@ struct relay_end {
 	int		 fd;
 	int		 slot;
 	struct addr	 addr;		/* the peer's address */
+	uint64_t	 cookie;	/* SO_COOKIE, once asked; 0 before */
+	int		 target;	/* in the kernel path's targets map */
 };
 
 /* HEADER: reading a PROXY header (accept-proxy-protocol), nothing else. */
@@ -69,6 +71,8 @@ struct relay {
 	struct counts_hold	 hold;		/* shared counts taken */
 	struct relay_header	*header;	/* while RELAY_HEADER */
 	struct addr		 header_dst;	/* from it; family 0: none */
+	TAILQ_ENTRY(relay)	 drain_entry;	/* in the set's draining list */
+	int			 draining;	/* in it */
 };
 
 TAILQ_HEAD(relay_list, relay);
@@ -86,6 +90,7 @@ struct relay_set {
 	const int64_t		*now_ms;	/* its clock, as of its wake-up */
 	void			(*closed)(void *);
 	void			*arg;		/* closed()'s */
+	struct relay_list	 draining;	/* a direction leaves the kernel */
 };
 
 void	relay_set_init(struct relay_set *, struct pollset *, const int64_t *,
@@ -97,5 +102,11 @@ void	relay_describe(const struct relay *, int64_t, struct proto_conn *);
 int	relay_kill(struct relay_set *, uint64_t);
 void	relay_sweep(struct relay_set *, int64_t);
 void	relay_shutdown_all(struct relay_set *);
+void	relay_sync_counts(struct relay_set *);
+
+/* For relay_sockmap.c, the kernel's half of the state machine. */
+void	relay_close(struct relay *, enum relay_reason, int);
+void	relay_update_events(struct relay *);
+enum relay_reason relay_reason_of(int);
 
 #endif

@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "proto.h"
 #include "relay.h"
+#include "relay_sockmap.h"
 #include "sandbox.h"
 #include "wlistener.h"
 #include "worker_sandbox.h"
@@ -342,6 +343,8 @@ handle_stats(struct worker *w, struct msg *m)
 		ls.connections = l->nrelays + (older != NULL ? older[i] : 0);
 		ls.counters = *wlistener_counters(l);
 		/* Bytes of open connections count too, not only closed ones. */
+		if (i == 0)
+			relay_sync_counts(&w->relays);
 		TAILQ_FOREACH(r, &w->relays.list, entry)
 			if (r->listener->conf.id == l->conf.id) {
 				ls.counters.sent += r->up.bytes;
@@ -391,6 +394,7 @@ handle_conns(struct worker *w, struct msg *m)
 	done.seq = req.seq;
 	memset(&b, 0, sizeof(b));
 	b.seq = req.seq;
+	relay_sync_counts(&w->relays);
 	TAILQ_FOREACH(r, &w->relays.list, entry) {
 		if (req.listener != 0 && r->listener->conf.id != req.listener)
 			continue;
@@ -438,6 +442,18 @@ handle_pause(struct worker *w, struct msg *m)
 			l->conf.paused = (uint8_t)req.paused;
 			listener_events(w, l);
 		}
+}
+
+/* One of the kernel path's maps; a worker without them relays itself. */
+static void
+handle_sockmap(struct worker *w, struct msg *m)
+{
+	struct proto_sockmap	sm;
+
+	memcpy(&sm, m->data, sizeof(sm));
+	if (relay_sockmap_take(&w->relays, sm.map, sm.entries, m->fd) == -1)
+		proto_error("kernel path map out of place");
+	m->fd = -1;
 }
 
 /* The master's heartbeat: answering it proves this loop still turns. */
@@ -513,6 +529,9 @@ worker_channel_io(void *arg, int revents)
 				break;
 			case PROTO_PING:
 				handle_ping(&m);
+				break;
+			case PROTO_SOCKMAP:
+				handle_sockmap(w, &m);
 				break;
 			}
 		}
@@ -755,6 +774,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 			timeout = left > 0 ? (int)left : 0;
 		}
 		listener_full_recheck(w, &timeout);
+		timeout = relay_sockmap_timeout(&w->relays, w->now_ms, timeout);
 		if (w->relays.n > 0) {
 			int64_t	left = w->next_sweep_ms - w->now_ms;
 
@@ -771,6 +791,7 @@ worker_main(int id, const struct proc_identity *ident, int detach)
 			run_test_hooks();
 		if (w->accept_paused && w->accept_resume_ms > 0)
 			accept_resume(w);
+		relay_sockmap_run(&w->relays, w->now_ms);
 		if (w->now_ms >= w->next_sweep_ms) {
 			relay_sweep(&w->relays, w->now_ms);
 			w->next_sweep_ms = w->now_ms + SWEEP_MS;

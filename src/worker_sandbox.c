@@ -5,14 +5,19 @@
  * over it at every reload.  The mechanism is privsep/sandbox.c.
  *
  * seccomp: the list below, every other call fatal; the argument checks
- * keep socket(2) to TCP, mmap(2) from making code, and prlimit64(2) to
- * reading.  OpenBSD: pledge("stdio inet recvfd"); recvfd because a new
+ * keep socket(2) to TCP, mmap(2) from making code, prlimit64(2) to
+ * reading, bpf(2) to map elements and ioctl(2) to socket queue sizes.  OpenBSD: pledge("stdio inet recvfd"); recvfd because a new
  * listener table arrives as descriptors.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#ifdef __linux__
+#include <linux/bpf.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+#endif
 
 #include <stddef.h>
 #include <unistd.h>
@@ -181,6 +186,30 @@ static const struct sock_filter check_prlimit[] = {
 	KILL,
 };
 
+/*
+ * bpf(2): the in-kernel data path's maps (relay_sockmap.c) are looked
+ * up, added to and deleted from; nothing is loaded, created or attached.
+ */
+static const struct sock_filter check_bpf[] = {
+	LD(ARG_LO(0)),				/* cmd */
+	JEQ(BPF_MAP_LOOKUP_ELEM, 2, 0),
+	JEQ(BPF_MAP_UPDATE_ELEM, 1, 0),
+	JEQ(BPF_MAP_DELETE_ELEM, 0, 1),
+	ALLOW,
+	KILL,
+};
+
+#ifndef SANDBOX_SANITIZER
+/* ioctl(2): how much waits in a socket's queues, for that same path. */
+static const struct sock_filter check_ioctl[] = {
+	LD(ARG_LO(1)),				/* request */
+	JEQ(SIOCINQ, 1, 0),
+	JEQ(SIOCOUTQ, 0, 1),
+	ALLOW,
+	KILL,
+};
+#endif
+
 static const struct sandbox_check checked[] = {
 	{ __NR_socket, check_socket,
 	    sizeof(check_socket) / sizeof(check_socket[0]) },
@@ -188,6 +217,12 @@ static const struct sandbox_check checked[] = {
 	    sizeof(check_mmap) / sizeof(check_mmap[0]) },
 	{ __NR_prlimit64, check_prlimit,
 	    sizeof(check_prlimit) / sizeof(check_prlimit[0]) },
+	{ __NR_bpf, check_bpf,
+	    sizeof(check_bpf) / sizeof(check_bpf[0]) },
+#ifndef SANDBOX_SANITIZER
+	{ __NR_ioctl, check_ioctl,
+	    sizeof(check_ioctl) / sizeof(check_ioctl[0]) },
+#endif
 };
 
 
