@@ -12,6 +12,9 @@
  *	hang	accept and never touch the connection again
  *	reset	read -n bytes (default 0), then close with a RST
  *	banner	send "HELLO\n", then act as echo
+ *	echofin	echo the first -n bytes, FIN, discard the rest; at the
+ *		peer's FIN log "tp-server: echofin <count> <fnv1a-hex>" of
+ *		all input to stderr, close
  *
  * "FIN, close" waits for the peer's FIN before the close, so unread
  * input can not turn it into a RST.  -T bounds the server's lifetime.
@@ -53,6 +56,7 @@ enum mode {
 	M_RESET,
 	M_BANNER,
 	M_BLACKHOLE,
+	M_ECHOFIN,
 };
 
 static const struct {
@@ -68,6 +72,7 @@ static const struct {
 	{ "reset",	M_RESET },
 	{ "banner",	M_BANNER },
 	{ "blackhole",	M_BLACKHOLE },
+	{ "echofin",	M_ECHOFIN },
 };
 
 /*
@@ -87,10 +92,11 @@ struct conn {
 	enum phase	 phase;
 	int		 rdeof;		/* peer sent FIN */
 	int		 linger;	/* after FLUSH: DRAIN, not close */
+	int		 wshut;		/* FIN sent (echofin) */
 	uint8_t		*ebuf;		/* echo buffer */
 	size_t		 off, len;	/* pending output in ebuf or msg */
-	uint64_t	 count;		/* bytes read (reply, sink, reset) */
-	uint64_t	 hash;		/* fnv1a of input (sink) */
+	uint64_t	 count;		/* bytes read, where counted */
+	uint64_t	 hash;		/* fnv1a of input (sink, echofin) */
 	uint64_t	 sent;		/* bytes sent (blob) */
 	uint8_t		 msg[MSG_MAX];	/* small replies */
 };
@@ -109,7 +115,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: tp-server -m mode [-l addr] [-p port] "
 	    "[-P portfile] [-n bytes] [-T seconds]\n"
-	    "modes: echo reply blob peer sink hang reset banner blackhole\n");
+	    "modes: echo reply blob peer sink hang reset banner blackhole "
+	    "echofin\n");
 	exit(TP_EXIT_USAGE);
 }
 
@@ -211,6 +218,16 @@ conn_finish(struct conn *c)
 	return 0;
 }
 
+/* echofin: FIN once the first -n bytes are all echoed. */
+static int
+echofin_shut(struct conn *c)
+{
+	if (c->wshut || c->len > 0 || c->count < nbytes)
+		return 0;
+	c->wshut = 1;
+	return shutdown(c->fd, SHUT_WR);
+}
+
 /*
  * Advance one connection.  Returns 0 to keep it, -1 to close it, and
  * -2 to close it with a RST.
@@ -260,6 +277,46 @@ conn_io(struct conn *c, short revents)
 			return -1;
 		}
 		return 0;
+
+	case M_ECHOFIN:
+		/* After our FIN the peer may go on: all it sends is counted. */
+		if (c->len > 0 && (r = conn_flush(c)) <= 0)
+			return r;
+		if (echofin_shut(c) == -1)
+			return -1;
+		if (c->wshut)
+			n = conn_read(c, scratch, sizeof(scratch));
+		else {
+			/* Never more than -n: the rest is not echoed. */
+			want = nbytes - c->count;
+			if (want > ECHO_BUFSZ)
+				want = ECHO_BUFSZ;
+			n = conn_read(c, c->ebuf, want);
+		}
+		if (n == -2)
+			return 0;
+		if (n == -1)
+			return -1;
+		if (n > 0) {
+			c->hash = tp_fnv1a(c->hash, c->wshut ? scratch :
+			    c->ebuf, n);
+			c->count += n;
+			if (!c->wshut) {
+				c->len = n;
+				c->off = 0;
+				if (conn_flush(c) == -1 ||
+				    echofin_shut(c) == -1)
+					return -1;
+			}
+			return 0;
+		}
+		/* EOF: reads wait for the echo's flush, so none is pending. */
+		c->rdeof = 1;
+		if (!c->wshut)
+			shutdown(c->fd, SHUT_WR);
+		fprintf(stderr, "tp-server: echofin %" PRIu64 " %016" PRIx64
+		    "\n", c->count, c->hash);
+		return -1;
 
 	case M_REPLY:
 	case M_SINK:
@@ -357,6 +414,7 @@ conn_events(const struct conn *c)
 	switch (mode) {
 	case M_ECHO:
 	case M_BANNER:
+	case M_ECHOFIN:
 		/* Flow control: no reading while echoed data is pending. */
 		return c->len > 0 ? POLLOUT : POLLIN;
 	case M_REPLY:
@@ -398,6 +456,7 @@ conn_new(int fd, struct sockaddr_storage *ss, socklen_t sslen)
 	switch (mode) {
 	case M_ECHO:
 	case M_BANNER:
+	case M_ECHOFIN:
 		if ((c->ebuf = malloc(ECHO_BUFSZ)) == NULL)
 			err(TP_EXIT_FAIL, "malloc");
 		if (mode == M_BANNER) {
@@ -416,9 +475,12 @@ conn_new(int fd, struct sockaddr_storage *ss, socklen_t sslen)
 	pfds[nconns].revents = 0;
 	nconns++;
 
-	/* Start right away: banner, peer and reset do not wait for input. */
+	/*
+	 * Start right away: banner, peer and reset do not wait for input,
+	 * nor does the FIN of echofin -n 0.
+	 */
 	if (mode == M_RESET || mode == M_PEER || mode == M_BANNER ||
-	    mode == M_BLOB) {
+	    mode == M_BLOB || (mode == M_ECHOFIN && nbytes == 0)) {
 		r = conn_io(c, POLLOUT);
 		if (r < 0)
 			conn_close(nconns - 1, r == -2);
