@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,7 +64,7 @@
 #define STATE_LAST_ACK		9
 #define STATE_CLOSING		11
 
-#define DRAIN_FIRST_MS	1	/* a draining direction is looked at... */
+#define DRAIN_FIRST_MS	2	/* a draining direction is looked at... */
 #define DRAIN_MAX_MS	64	/* ...then less often, up to this */
 
 static struct {
@@ -139,10 +140,60 @@ end_written(int fd, uint64_t *written)
 	return (0);
 }
 
+/*
+ * The bytes in fd's receive queue.  Not SIOCINQ: on a socket in a
+ * sockmap that counts only what the program passed to it, and ours
+ * passes nothing.  A peek that copies nothing (MSG_TRUNC) counts them.
+ */
 static int
-end_queued(int fd, int *inq)
+end_queued(int fd, size_t *queued)
 {
-	return (ioctl(fd, SIOCINQ, inq));
+	ssize_t	n;
+
+	n = recv(fd, NULL, INT_MAX, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return (-1);
+		n = 0;
+	}
+	*queued = (size_t)n;
+	return (0);
+}
+
+/* A pending error (a reset) on fd, taken: 0 when none. */
+static int
+end_error(int fd)
+{
+	int		error = 0;
+	socklen_t	len = sizeof(error);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+		return (errno);
+	return (error);
+}
+
+/*
+ * The same, exact, for a destination nobody writes to: its acks may
+ * still move between the two reads, so read until they did not.
+ */
+static int
+end_written_exact(int fd, uint64_t *written)
+{
+	uint64_t	before, after;
+	int		outq, i;
+
+	for (i = 0; i < 8; i++) {
+		if (end_bytes(fd, &before, NULL) == -1 ||
+		    ioctl(fd, SIOCOUTQ, &outq) == -1 ||
+		    end_bytes(fd, &after, NULL) == -1)
+			return (-1);
+		if (before == after) {
+			*written = after + (uint64_t)outq;
+			return (0);
+		}
+	}
+	errno = EAGAIN;
+	return (-1);
 }
 
 static int
@@ -213,14 +264,14 @@ hand_over(struct relay *r, struct flow *f)
 	struct sockmap_info	 in;
 	uint64_t		 sent, rcvd;
 	uint32_t		 key, val;
-	int			 inq;
+	size_t			 inq;
 
 	if ((uint32_t)src->fd >= km.entries || (uint32_t)dst->fd >= km.entries) {
 		f->k.attaches = SOCKMAP_TRIES;	/* never: beyond the maps */
 		return;
 	}
 	if (end_queued(src->fd, &inq) == -1 || inq > 0 ||
-	    end_cookie(src) == -1 || end_written(dst->fd, &sent) == -1 ||
+	    end_cookie(src) == -1 || end_written_exact(dst->fd, &sent) == -1 ||
 	    end_bytes(src->fd, NULL, &rcvd) == -1)
 		return;
 	if (!dst->target) {
@@ -281,31 +332,45 @@ relay_sockmap_consider(struct relay *r)
 	}
 }
 
+enum progress { PROGRESS_ERROR = -1, PROGRESS_WAITING, PROGRESS_DRAINED,
+    PROGRESS_LOST };
+
 /*
  * How far f's kernel part got: its bytes counted into f->bytes, and
- * 1 if everything the program took is in the destination's send queue
- * (see the top of this file), 0 if not yet, -1 if a call failed.
+ * whether everything the program took is in the destination's send
+ * queue (DRAINED), or not yet; for a direction out of the kernel, also
+ * whether a segment vanished (LOST; see the top of this file).  Each
+ * count is read so that a change between two reads errs towards
+ * WAITING, never towards DRAINED or LOST.
  */
-static int
-kernel_progress(struct relay *r, struct flow *f, uint64_t *waiting)
+static enum progress
+kernel_progress(struct relay *r, struct flow *f, uint64_t *waiting,
+    uint64_t *lost)
 {
 	struct relay_end	*src = source_of(r, f), *dst = destination_of(r, f);
-	uint64_t		 written, moved, rcvd;
-	int			 inq;
+	uint64_t		 written, moved, rcvd, taken;
+	size_t			 queued;
 
-	if (end_written(dst->fd, &written) == -1 || moved_of(src, &moved) == -1
-	    || end_queued(src->fd, &inq) == -1 ||
-	    end_bytes(src->fd, NULL, &rcvd) == -1)
-		return (-1);
+	if (end_written(dst->fd, &written) == -1 ||
+	    end_bytes(src->fd, NULL, &rcvd) == -1 ||
+	    moved_of(src, &moved) == -1 || end_queued(src->fd, &queued) == -1)
+		return (PROGRESS_ERROR);
 	written -= f->k.sent0;
-	if (written <= moved)
-		f->bytes = f->k.bytes0 + written;
+	taken = rcvd - f->k.rcvd0;
+	f->bytes = f->k.bytes0 + (written < moved ? written : moved);
 	if (moved != f->k.seen) {
 		f->k.seen = moved;
 		r->active_ms = *r->set->now_ms;
 	}
 	*waiting = moved > written ? moved - written : 0;
-	return (moved <= written && rcvd - f->k.rcvd0 == moved + (uint64_t)inq);
+	*lost = 0;
+	if (moved > written)
+		return (PROGRESS_WAITING);
+	if (f->k.path == FLOW_DRAINING && taken > moved + queued) {
+		*lost = taken - moved - queued;
+		return (PROGRESS_LOST);
+	}
+	return (PROGRESS_DRAINED);
 }
 
 /*
@@ -364,8 +429,8 @@ relay_sockmap_run(struct relay_set *rs, int64_t now)
 {
 	struct relay	*r, *next;
 	struct flow	*f, *flows[2];
-	uint64_t	 waiting;
-	int		 i, rc, still;
+	uint64_t	 waiting, lost;
+	int		 i, still, error;
 
 	for (r = TAILQ_FIRST(&rs->draining); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, drain_entry);
@@ -380,18 +445,36 @@ relay_sockmap_run(struct relay_set *rs, int64_t now)
 				still = 1;
 				continue;
 			}
-			if ((rc = kernel_progress(r, f, &waiting)) == -1) {
+			switch (kernel_progress(r, f, &waiting, &lost)) {
+			case PROGRESS_ERROR:
 				relay_close(r, relay_reason_of(errno), 1);
 				break;
-			}
-			if (rc == 0) {
+			case PROGRESS_LOST:
+				log_warnx("relay %llu: sockmap: the kernel lost %llu "
+				    "bytes of the %s direction as it left the "
+				    "kernel; both ends reset",
+				    (unsigned long long)r->id,
+				    (unsigned long long)lost, f == &r->up ? "up" :
+				    "down");
+				relay_close(r, REASON_ERROR, 1);
+				break;
+			case PROGRESS_WAITING:
+				/* Its ends are not polled meanwhile: a reset? */
+				if ((error = end_error(r->client.fd)) != 0 ||
+				    (error = end_error(r->remote.fd)) != 0) {
+					relay_close(r, relay_reason_of(error), 1);
+					break;
+				}
 				if (f->k.backoff_ms < DRAIN_MAX_MS)
 					f->k.backoff_ms *= 2;
 				f->k.check_ms = now + f->k.backoff_ms;
 				still = 1;
 				continue;
+			case PROGRESS_DRAINED:
+				drained(r, f);
+				continue;
 			}
-			drained(r, f);
+			break;	/* closed */
 		}
 		if (i < 2)
 			continue;	/* closed */
@@ -435,11 +518,11 @@ relay_sockmap_timeout(const struct relay_set *rs, int64_t now, int timeout)
 static int
 check_bound(struct relay *r, struct flow *f)
 {
-	uint64_t	waiting;
+	uint64_t	waiting, lost;
 
 	if (f->k.path != FLOW_KERNEL)
 		return (0);
-	if (kernel_progress(r, f, &waiting) == -1) {
+	if (kernel_progress(r, f, &waiting, &lost) == PROGRESS_ERROR) {
 		relay_close(r, relay_reason_of(errno), 1);
 		return (-1);
 	}
@@ -471,13 +554,13 @@ void
 relay_sockmap_sync(struct relay *r)
 {
 	struct flow	*f, *flows[2] = { &r->up, &r->down };
-	uint64_t	 waiting;
+	uint64_t	 waiting, lost;
 	int		 i;
 
 	for (i = 0; i < 2; i++) {
 		f = flows[i];
 		if (f->k.path != FLOW_USER)
-			(void)kernel_progress(r, f, &waiting);
+			(void)kernel_progress(r, f, &waiting, &lost);
 	}
 }
 
