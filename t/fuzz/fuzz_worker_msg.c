@@ -25,6 +25,7 @@
 #include "health.h"
 #include "msg.h"
 #include "proto.h"
+#include "sockmap.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -163,9 +164,11 @@ worker_side(const struct msg *m)
 	struct proto_commit	c;
 	struct proto_pause	pause;
 	struct proto_kill	k;
+	struct proto_sockmap	sm;
 	uint32_t		u;
 
-	if (m->hdr.type != PROTO_LISTENER && m->fd != -1)
+	if (m->hdr.type != PROTO_LISTENER && m->hdr.type != PROTO_SOCKMAP &&
+	    m->fd != -1)
 		fuzz_die("check passed a descriptor the worker does not want");
 	switch (m->hdr.type) {
 	case PROTO_LISTENER:
@@ -182,6 +185,12 @@ worker_side(const struct msg *m)
 		if (pause.paused > 1)
 			fuzz_die("check passed a pause that is not 0 or 1");
 		fuzz_sink ^= pause.listener;
+		break;
+	case PROTO_SOCKMAP:
+		memcpy(&sm, m->data, sizeof(sm));
+		if (sm.map >= SOCKMAP_NMAPS || sm.entries == 0 || m->fd == -1)
+			fuzz_die("check passed a map the worker cannot take");
+		fuzz_sink ^= sm.map ^ sm.entries;
 		break;
 	case PROTO_KILL:
 		memcpy(&k, m->data, sizeof(k));

@@ -17,6 +17,7 @@
 
 #include "msg.h"
 #include "proto.h"
+#include "sockmap.h"
 
 static const char	*dir;
 
@@ -123,6 +124,7 @@ main(int argc, char *argv[])
 	struct proto_kill	k = { 1, 0, 42 };
 	struct proto_pause	pa = { 3, 1 };
 	struct proto_ping	pi = { 7 };
+	struct proto_sockmap	sm;
 
 	if (argc != 2)
 		errx(1, "usage: gen-worker-msg-corpus DIR");
@@ -189,6 +191,15 @@ main(int argc, char *argv[])
 	seed("ping", 0, PROTO_PING, &pi, sizeof(pi));
 	seed("ping-fd", 3, PROTO_PING, &pi, sizeof(pi));
 	seed("pong-to-worker", 0, PROTO_PONG, &pi, sizeof(pi));
+	sm.map = SOCKMAP_EVENTS;
+	sm.entries = 20000;
+	seed("sockmap", 1, PROTO_SOCKMAP, &sm, sizeof(sm));
+	seed("sockmap-nofd", 0, PROTO_SOCKMAP, &sm, sizeof(sm));
+	sm.map = SOCKMAP_NMAPS;
+	seed("sockmap-map", 1, PROTO_SOCKMAP, &sm, sizeof(sm));
+	sm.map = SOCKMAP_SOURCES;
+	sm.entries = 0;
+	seed("sockmap-empty", 1, PROTO_SOCKMAP, &sm, sizeof(sm));
 	seed("unknown", 0, 99, &pi, sizeof(pi));
 	return (0);
 }
