@@ -13,23 +13,34 @@
  * hold bytes for it: a direction that leaves the kernel "drains" until
  * everything the program took has reached the destination's send queue,
  * and only then does the worker pass the FIN on (the source ended) or
- * read the source again (the destination fell behind).  Drained means,
- * from the kernel's own counts, read in an order that can only make it
- * look less drained than it is:
+ * read the source again (the destination fell behind).  From the
+ * kernel's own counts, since the direction went in:
  *
  *	written = bytes_acked + SIOCOUTQ of the destination, less what it
- *		  held when the direction went in (the worker wrote those);
+ *		  held then (the worker wrote those);
  *	moved   = what the program counted;
- *	taken   = bytes_received of the source, less the same at the start,
- *		  less SIOCINQ (still queued, the worker's to read);
+ *	taken   = bytes_received of the source (less its FIN), less the
+ *		  same then, and less what is still in its receive queue;
  *
- * drained when moved == written and taken == moved (no segment is half
- * way through the program).
+ * drained when written has caught up with moved.  They are read in an
+ * order that can only make it look less drained than it is, and not
+ * before a source left the map 2 ms ago: a program run is a softirq's,
+ * which nothing preempts for that long.
+ *
+ * Deleting a source from the map races with a segment the kernel hands
+ * to the program at that moment on another CPU: without the program it
+ * takes the default verdict, drop, of bytes TCP has acknowledged.  No
+ * map command takes the socket lock that would close the race, so it is
+ * detected instead: taken > moved once drained means bytes vanished,
+ * and the connection is reset rather than passed on with a hole.
  *
  * The kernel queues what a destination cannot take without any bound,
  * so the program raises an event every 64 KB it moves; the worker then
  * looks at what waits (moved - written), and past SOCKMAP_BOUND takes the
  * direction back: its source's window closes as with any slow reader.
+ * Nothing is ever passed to the source's own queue (SK_PASS): behind
+ * bytes queued for the source's peer those would sit uncounted and
+ * unbounded.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -143,20 +154,30 @@ end_written(int fd, uint64_t *written)
 /*
  * The bytes in fd's receive queue.  Not SIOCINQ: on a socket in a
  * sockmap that counts only what the program passed to it, and ours
- * passes nothing.  A peek that copies nothing (MSG_TRUNC) counts them.
+ * passes nothing.  A peek that copies nothing (MSG_TRUNC) counts them,
+ * up to a length past what the receive buffer allows; *full when it
+ * found that many, and so does not know.
  */
 static int
-end_queued(int fd, size_t *queued)
+end_queued(int fd, size_t *queued, int *full)
 {
-	ssize_t	n;
+	socklen_t	len = sizeof(int);
+	ssize_t		n;
+	int		rcvbuf;
 
-	n = recv(fd, NULL, INT_MAX, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) == -1)
+		return (-1);
+	if (rcvbuf <= 0 || rcvbuf > INT_MAX / 4)
+		rcvbuf = INT_MAX / 4;
+	n = recv(fd, NULL, (size_t)rcvbuf * 2, MSG_PEEK | MSG_TRUNC |
+	    MSG_DONTWAIT);
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return (-1);
 		n = 0;
 	}
 	*queued = (size_t)n;
+	*full = n == (ssize_t)rcvbuf * 2;
 	return (0);
 }
 
@@ -211,6 +232,8 @@ moved_of(const struct relay_end *src, uint64_t *moved)
 {
 	struct sockmap_info	in;
 
+	/* Zeroed: valgrind cannot tell the kernel filled it. */
+	memset(&in, 0, sizeof(in));
 	if (bpf_map_lookup_elem(km.fd[SOCKMAP_INFO], &src->cookie, &in) != 0)
 		return (-1);
 	*moved = in.moved;
@@ -265,12 +288,13 @@ hand_over(struct relay *r, struct flow *f)
 	uint64_t		 sent, rcvd;
 	uint32_t		 key, val;
 	size_t			 inq;
+	int			 full;
 
 	if ((uint32_t)src->fd >= km.entries || (uint32_t)dst->fd >= km.entries) {
 		f->k.attaches = SOCKMAP_TRIES;	/* never: beyond the maps */
 		return;
 	}
-	if (end_queued(src->fd, &inq) == -1 || inq > 0 ||
+	if (end_queued(src->fd, &inq, &full) == -1 || inq > 0 ||
 	    end_cookie(src) == -1 || end_written_exact(dst->fd, &sent) == -1 ||
 	    end_bytes(src->fd, NULL, &rcvd) == -1)
 		return;
@@ -310,7 +334,7 @@ hand_over(struct relay *r, struct flow *f)
 	 * Bytes that came in before the program was attached wait for the
 	 * next segment to push them through: take them back at once.
 	 */
-	if (end_queued(src->fd, &inq) == -1 || inq > 0)
+	if (end_queued(src->fd, &inq, &full) == -1 || inq > 0)
 		take_back(r, f, *r->set->now_ms);
 }
 
@@ -350,10 +374,12 @@ kernel_progress(struct relay *r, struct flow *f, uint64_t *waiting,
 	struct relay_end	*src = source_of(r, f), *dst = destination_of(r, f);
 	uint64_t		 written, moved, rcvd, taken;
 	size_t			 queued;
+	int			 full;
 
 	if (end_written(dst->fd, &written) == -1 ||
 	    end_bytes(src->fd, NULL, &rcvd) == -1 ||
-	    moved_of(src, &moved) == -1 || end_queued(src->fd, &queued) == -1)
+	    moved_of(src, &moved) == -1 ||
+	    end_queued(src->fd, &queued, &full) == -1)
 		return (PROGRESS_ERROR);
 	written -= f->k.sent0;
 	taken = rcvd - f->k.rcvd0;
@@ -364,7 +390,7 @@ kernel_progress(struct relay *r, struct flow *f, uint64_t *waiting,
 	}
 	*waiting = moved > written ? moved - written : 0;
 	*lost = 0;
-	if (moved > written)
+	if (moved > written || full)
 		return (PROGRESS_WAITING);
 	if (f->k.path == FLOW_DRAINING && taken > moved + queued) {
 		*lost = taken - moved - queued;
