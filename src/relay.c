@@ -733,6 +733,17 @@ relay_start(struct relay_set *rs, struct wlistener *l, int fd,
 		relay_begin(r);
 }
 
+/* Has an established relay been silent past its fin or idle timeout? */
+static int
+silent_too_long(const struct relay *r, const struct proto_listener *lc,
+    int64_t now)
+{
+	return ((lc->fin_timeout_ms > 0 && r->half_ms > 0 &&
+	    now - r->active_ms >= lc->fin_timeout_ms) ||
+	    (lc->idle_timeout_ms > 0 &&
+	    now - r->active_ms >= lc->idle_timeout_ms));
+}
+
 /*
  * Once a second: newly established relays get their keepalive options;
  * connect attempts that took too long move on to the next address;
@@ -777,8 +788,11 @@ relay_sweep(struct relay_set *rs, int64_t now)
 			if (lc->connect_timeout_ms > 0 && r->remote.fd != -1 &&
 			    now - r->attempt_ms >= lc->connect_timeout_ms)
 				relay_connect_failed(r, ETIMEDOUT);
-		} else if (relay_sockmap_sweep(r, now) == -1)
-			continue;	/* closed */
+		} else if (silent_too_long(r, lc, now) &&
+		    /* Bytes the kernel moved are activity: asked only now. */
+		    (relay_sockmap_sweep(r, now) == -1 ||
+		    !silent_too_long(r, lc, now)))
+			continue;	/* closed, or not silent after all */
 		else if (lc->fin_timeout_ms > 0 && r->half_ms > 0 &&
 		    now - r->active_ms >= lc->fin_timeout_ms)
 			/* Half-closed and silent: the other side lingers. */

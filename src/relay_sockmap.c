@@ -563,8 +563,8 @@ check_bound(struct relay *r, struct flow *f)
 }
 
 /*
- * Once a second: bounds, and whether the kernel moved anything (which
- * keeps the relay from idle-timeout).  -1 if the relay was closed.
+ * A relay's timer is due: whether the kernel moved anything since (which
+ * is activity), and its bounds while at it.  -1 if the relay was closed.
  */
 int
 relay_sockmap_sweep(struct relay *r, int64_t now)
