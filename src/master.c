@@ -163,7 +163,7 @@ master_send_sockmap(struct worker_proc *w)
 		sm.entries = (uint32_t)rl.rlim_cur;
 	if (sockmap_load(sm.entries, fds, err, sizeof(err)) == -1) {
 		if (!said)
-			log_warnx("sockmap: %s; connections are relayed in "
+			log_notice("sockmap: %s; connections are relayed in "
 			    "user space", err);
 		said = 1;
 		return;

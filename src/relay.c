@@ -790,7 +790,7 @@ relay_sweep(struct relay_set *rs, int64_t now)
 				relay_connect_failed(r, ETIMEDOUT);
 		} else if (silent_too_long(r, lc, now) &&
 		    /* Bytes the kernel moved are activity: asked only now. */
-		    (relay_sockmap_sweep(r, now) == -1 ||
+		    (relay_sockmap_sweep(r) == -1 ||
 		    !silent_too_long(r, lc, now)))
 			continue;	/* closed, or not silent after all */
 		else if (lc->fin_timeout_ms > 0 && r->half_ms > 0 &&

@@ -567,9 +567,8 @@ check_bound(struct relay *r, struct flow *f)
  * is activity), and its bounds while at it.  -1 if the relay was closed.
  */
 int
-relay_sockmap_sweep(struct relay *r, int64_t now)
+relay_sockmap_sweep(struct relay *r)
 {
-	(void)now;
 	if (check_bound(r, &r->up) == -1)
 		return (-1);
 	return (check_bound(r, &r->down));
@@ -753,10 +752,9 @@ relay_sockmap_run(struct relay_set *rs, int64_t now)
 }
 
 int
-relay_sockmap_sweep(struct relay *r, int64_t now)
+relay_sockmap_sweep(struct relay *r)
 {
 	(void)r;
-	(void)now;
 	return (0);
 }
 

@@ -25,7 +25,7 @@ void	relay_sockmap_consider(struct relay *);
 int	relay_sockmap_source_event(struct relay *, struct flow *, int);
 int	relay_sockmap_timeout(const struct relay_set *, int64_t, int);
 void	relay_sockmap_run(struct relay_set *, int64_t);
-int	relay_sockmap_sweep(struct relay *, int64_t);
+int	relay_sockmap_sweep(struct relay *);
 void	relay_sockmap_sync(struct relay *);
 void	relay_sockmap_forget(struct relay *);
 
