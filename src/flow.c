@@ -137,7 +137,7 @@ flow_release(struct flow *d, size_t bufsize)
  * is already over, the relay closes both ends right after this, and the
  * close sends the FIN (nothing is left unread on 'to': it said EOF).
  */
-static void
+void
 flow_shut(struct flow *d)
 {
 	d->shut = 1;

@@ -53,6 +53,7 @@ void	flow_init(struct flow *, const int *, const int *,
 size_t	flow_pending(const struct flow *);
 int	flow_forward(struct flow *, size_t);
 int	flow_flush(struct flow *, size_t);
+void	flow_shut(struct flow *);
 void	flow_release(struct flow *, size_t);
 int	flow_scratch_reserve(size_t);
 void	flow_trim(void);

@@ -152,6 +152,30 @@ end_written(int fd, uint64_t *written)
 }
 
 /*
+ * The same, exact, for a destination nobody writes to: its acks may
+ * still move between the two reads, so read until they did not.
+ */
+static int
+end_written_exact(int fd, uint64_t *written)
+{
+	uint64_t	before, after;
+	int		outq, i;
+
+	for (i = 0; i < 8; i++) {
+		if (end_bytes(fd, &before, NULL) == -1 ||
+		    ioctl(fd, SIOCOUTQ, &outq) == -1 ||
+		    end_bytes(fd, &after, NULL) == -1)
+			return (-1);
+		if (before == after) {
+			*written = after + (uint64_t)outq;
+			return (0);
+		}
+	}
+	errno = EAGAIN;
+	return (-1);
+}
+
+/*
  * The bytes in fd's receive queue.  Not SIOCINQ: on a socket in a
  * sockmap that counts only what the program passed to it, and ours
  * passes nothing.  A peek that copies nothing (MSG_TRUNC) counts them,
@@ -191,30 +215,6 @@ end_error(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
 		return (errno);
 	return (error);
-}
-
-/*
- * The same, exact, for a destination nobody writes to: its acks may
- * still move between the two reads, so read until they did not.
- */
-static int
-end_written_exact(int fd, uint64_t *written)
-{
-	uint64_t	before, after;
-	int		outq, i;
-
-	for (i = 0; i < 8; i++) {
-		if (end_bytes(fd, &before, NULL) == -1 ||
-		    ioctl(fd, SIOCOUTQ, &outq) == -1 ||
-		    end_bytes(fd, &after, NULL) == -1)
-			return (-1);
-		if (before == after) {
-			*written = after + (uint64_t)outq;
-			return (0);
-		}
-	}
-	errno = EAGAIN;
-	return (-1);
 }
 
 static int
@@ -406,12 +406,10 @@ kernel_progress(struct relay *r, struct flow *f, uint64_t *waiting,
 int
 relay_sockmap_source_event(struct relay *r, struct flow *f, int revents)
 {
-	int		error = 0;
-	socklen_t	len = sizeof(error);
+	int	error;
 
 	if (revents & POLLERR) {
-		if (getsockopt(source_of(r, f)->fd, SOL_SOCKET, SO_ERROR,
-		    &error, &len) == -1 || error == 0)
+		if ((error = end_error(source_of(r, f)->fd)) == 0)
 			error = ECONNRESET;
 		relay_close(r, relay_reason_of(error), 1);
 		return (-1);
@@ -436,13 +434,8 @@ drained(struct relay *r, struct flow *f)
 {
 	f->k.path = FLOW_USER;
 	f->k.small_reads = 0;
-	if (f->eof) {
-		f->shut = 1;
-		if (!f->reverse->shut &&
-		    shutdown(destination_of(r, f)->fd, SHUT_WR) == -1 &&
-		    errno != ENOTCONN)
-			log_debug("shutdown: %s", strerror(errno));
-	}
+	if (f->eof)
+		flow_shut(f);
 	log_debug("relay %llu: %s back in user space after %llu bytes%s",
 	    (unsigned long long)r->id, f == &r->up ? "up" : "down",
 	    (unsigned long long)(f->bytes - f->k.bytes0),
