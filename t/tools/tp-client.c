@@ -99,8 +99,8 @@ static void __dead2
 usage(void)
 {
 	fprintf(stderr, "usage: tp-client [-k] [-m mode] [-n bytes] "
-	    "[-b bufsize] [-c rounds] [-d delay]\n"
-	    "                 [-i usec] [-r usec] [-T seconds] "
+	    "[-a ahead] [-b bufsize] [-c rounds]\n"
+	    "                 [-d delay] [-i usec] [-r usec] [-T seconds] "
 	    "[-H prefixfile] [-s srcaddr]\n"
 	    "                 host port\n"
 	    "       tp-client -m pattern [-n bytes]\n"
@@ -305,16 +305,19 @@ main(int argc, char *argv[])
 	uint64_t now = 0, wnext = 0, rnext = 0, wait;
 	unsigned int timeout = 30;
 	size_t rdmax = 3000, i, bad, wlen = 0, wpos = 0, plen = 0;
-	size_t rounds = 0, msglen = sizeof(wbuf);
+	size_t rounds = 0, msglen = sizeof(wbuf), ahead = 0;
 	useconds_t delay = 500, wgap = 0, rgap = 0;
 	struct pollfd pfd;
 	struct timespec ts;
 	int ch, fd, nset = 0, keep = 0, wshut = 0, rdeof = 0, verify, rcvbuf = 0;
-	int bset = 0, cset = 0, dset = 0, rset = 0, wready, rready;
+	int bset = 0, cset = 0, dset = 0, rset = 0, wready, rready, wfull;
 	ssize_t n;
 
-	while ((ch = getopt(argc, argv, "b:c:d:H:i:km:n:r:s:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:c:d:H:i:km:n:r:s:T:")) != -1) {
 		switch (ch) {
+		case 'a':
+			ahead = tp_num(optarg, 1, LLONG_MAX, "ahead");
+			break;
 		case 'b':
 			rdmax = tp_num(optarg, 1, CHUNK, "bufsize");
 			bset = 1;
@@ -369,6 +372,8 @@ main(int argc, char *argv[])
 		usage();
 	if (cset && mode != M_ECHO && mode != M_SENDFIN && mode != M_STALL)
 		errx(TP_EXIT_USAGE, "-c: only with echo, sendfin or stall");
+	if (ahead > 0 && mode != M_ECHO)
+		errx(TP_EXIT_USAGE, "-a: only with echo");
 	if (cset)
 		msglen = bset ? rdmax : ROUNDMSG;
 	if (mode == M_STALL && !dset)
@@ -500,10 +505,12 @@ main(int argc, char *argv[])
 		 */
 		if (wgap > 0 || rgap > 0)
 			now = now_us();
-		wready = !wshut && now >= wnext;
+		/* -a: a full window waits for reads, not for a clock. */
+		wfull = ahead > 0 && woff - nrecv >= ahead;
+		wready = !wshut && !wfull && now >= wnext;
 		rready = !rdeof && now >= rnext;
 		wait = UINT64_MAX;
-		if (!wshut && !wready)
+		if (!wshut && !wfull && !wready)
 			wait = wnext - now;
 		if (!rdeof && !rready && rnext - now < wait)
 			wait = rnext - now;
