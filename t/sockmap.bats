@@ -163,16 +163,65 @@ proxy() {
 	    "$P" "$SERVER_PORT" >"$CONF"
 	start_tcpproxy -w 1 -c "$CONF"
 	wait_for_port "$P"
-	# 4 s of paced round trips, all in the kernel after the first few
-	run_timeout 30 "$TBIN/tp-client" -m echo -c 10 -i 2000 -b 200 -n 400000 127.0.0.1 "$P"
-	[ "$output" = "ok 400000" ]
-	wait_for_log "sent=400000 received=400000 .*reason=eof"
+	# 4 s of paced writes, all in the kernel after the first few, and
+	# under the 64 KB after which the kernel would tell the worker: only
+	# asking the kernel shows the timer that they moved
+	run_timeout 30 "$TBIN/tp-client" -m echo -c 10 -i 20000 -b 200 -n 42000 127.0.0.1 "$P"
+	[ "$output" = "ok 42000" ]
+	wait_for_log "sent=42000 received=42000 .*reason=eof"
 	grep -q "up in the kernel" "$TP_LOG"
 	# the same rounds, then 8 s of silence: closed by the timer
 	run_timeout 30 "$TBIN/tp-client" -m echo -c 10 -i 8000000 -n 4000 -T 20 127.0.0.1 "$P"
 	[ "$status" -ne 0 ]
 	wait_for_log "relay 3: close .*reason=idle-timeout"
 	grep -q "relay 3: up in the kernel" "$TP_LOG"
+}
+
+@test "fin-timeout closes a half-closed kernel connection gone silent, not a busy one" {
+	start_server echofin -n 2000
+	printf 'listen 127.0.0.1 %s {\n remote: 127.0.0.1 %s;\n fin-timeout: 2;\n};\n' \
+	    "$P" "$SERVER_PORT" >"$CONF"
+	start_tcpproxy -w 1 -c "$CONF"
+	wait_for_port "$P"
+	# ten rounds, the remote's FIN, then 6 s of writes 300 ms apart:
+	# the kernel's bytes keep the half-closed connection open
+	run_timeout 30 "$TBIN/tp-client" -m sendfin -c 10 -b 200 -i 300000 -n 6000 127.0.0.1 "$P"
+	[ "$output" = "sent 6000 got 2000" ]
+	wait_for_log "relay 2: close .* sent=6000 received=2000 .*reason=eof"
+	grep -q "relay 2: up in the kernel" "$TP_LOG"
+	# the same, then 8 s without a write: closed by the timer
+	run_timeout 30 "$TBIN/tp-client" -m sendfin -c 10 -b 200 -i 8000000 -n 4000 -T 20 127.0.0.1 "$P"
+	wait_for_log "relay 3: close .*reason=fin-timeout"
+	grep -q "relay 3: up in the kernel" "$TP_LOG"
+}
+
+@test "show connections and show stats count an open kernel connection's bytes" {
+	SOCK=$BATS_TEST_TMPDIR/ctl.sock
+	start_server echo
+	proxy -S "$SOCK"
+	"$TBIN/tp-client" -m echo -c 10 -i 2000 -b 200 -n 600000 -T 60 127.0.0.1 "$P" \
+	    >"$BATS_TEST_TMPDIR/c" 2>&1 &
+	cpid=$!
+	wait_for_log "relay 2: down in the kernel"
+	sleep 1
+	run_timeout 10 "$TOP/tcpproxyctl" -s "$SOCK" -j show connections
+	[ "$status" -eq 0 ]
+	echo "$output" >&2
+	# ten rounds of 200 bytes went through user space, a second more
+	# of rounds through the kernel
+	sent=$(jq -er '.connections[0].bytes_sent' <<<"$output")
+	received=$(jq -er '.connections[0].bytes_received' <<<"$output")
+	((sent > 20000 && received > 20000))
+	run_timeout 10 "$TOP/tcpproxyctl" -s "$SOCK" -j show stats
+	[ "$status" -eq 0 ]
+	total=$(jq -er '.total.bytes_sent' <<<"$output")
+	((total >= sent))
+	wait "$cpid"
+	[ "$(cat "$BATS_TEST_TMPDIR/c")" = "ok 600000" ]
+	wait_for_log "relay 2: close .* sent=600000 received=600000 .*reason=eof"
+	run_timeout 10 "$TOP/tcpproxyctl" -s "$SOCK" -j show stats
+	[ "$(jq -er '.total.bytes_sent' <<<"$output")" -eq 600000 ]
+	[ "$(jq -er '.total.bytes_received' <<<"$output")" -eq 600000 ]
 }
 
 @test "SIGUSR2 and the close line count the bytes the kernel moved" {
