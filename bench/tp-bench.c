@@ -4,6 +4,9 @@
  *   rate  short connections: connect, send a request, read as many bytes
  *         back, close; -c of them in flight for -d seconds (or until -n
  *         have completed), over -t threads.  Reports connections/s.
+ *         -F: the request goes in the SYN (TCP Fast Open, once the
+ *         server has given this host a cookie), to weigh what Fast Open
+ *         would save a proxy on its connection to the remote.
  *   rtt   one connection, -s bytes ping-pong, -n round trips after -W
  *         warm-up ones.  Reports p50, p99 (and more) in microseconds.
  *   idle  open -c connections (-i connects in flight), hold them until
@@ -11,6 +14,9 @@
  *         it back.  With -S (tp-echod's counter file) the connections
  *         count as open only once the backend has accepted them all, so
  *         the open time covers the whole path through a proxy.
+ *   syscall  -n cheap system calls (getppid) in a row: what entering the
+ *         kernel costs here, the most that batching calls (io_uring)
+ *         could save per call.
  *
  * Every mode prints one line of key=value pairs on stdout and ends it
  * with the generator's own CPU time (getrusage), so a run can show that
@@ -23,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,13 +62,15 @@ static void __dead2
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tp-bench rate [-c inflight] [-d seconds] [-n conns] "
-	    "[-s size] [-t threads] [-T timeout] host port\n"
+	    "usage: tp-bench rate [-F] [-c inflight] [-d seconds] [-n conns] "
+	    "[-s size] [-t threads]\n"
+	    "                     [-T timeout] host port\n"
 	    "       tp-bench rtt [-n rounds] [-s size] [-W warmup] "
 	    "[-T timeout] host port\n"
 	    "       tp-bench idle [-c conns] [-H hold] [-i inflight] "
 	    "[-O seconds] [-P seconds] [-S statfile]\n"
-	    "                     [-T timeout] host port\n");
+	    "                     [-T timeout] host port\n"
+	    "       tp-bench syscall [-n calls]\n");
 	exit(BENCH_EXIT_USAGE);
 }
 
@@ -153,6 +162,7 @@ static uint64_t		rate_limit;		/* 0: by duration only */
 static uint64_t		rate_deadline_ns;
 static uint64_t		rate_done_all;		/* atomic, with -n */
 static unsigned char	rate_req[MAX_SIZE];
+static int		rate_fastopen;		/* -F */
 
 static void
 rate_error(struct rthread *t, struct rslot *s, const char *what, int error)
@@ -200,13 +210,30 @@ static void
 rate_start(struct rthread *t, int ep, size_t i)
 {
 	struct rslot	*s = &t->slots[i];
+	ssize_t		 n;
 
 	if ((s->fd = new_socket()) == -1) {
 		rate_error(t, s, "socket", errno);
 		s->state = R_FREE;
 		return;
 	}
-	if (connect(s->fd, (struct sockaddr *)&dst, dstlen) == 0) {
+	if (rate_fastopen) {
+		/* The request rides in the SYN when there is a cookie. */
+		n = sendto(s->fd, rate_req, rate_size, MSG_FASTOPEN |
+		    MSG_NOSIGNAL, (struct sockaddr *)&dst, dstlen);
+		if (n == (ssize_t)rate_size) {
+			s->state = R_READING;
+			s->got = 0;
+			ep_ctl(ep, EPOLL_CTL_ADD, s->fd, EPOLLIN, i);
+			return;
+		}
+		if (n >= 0) {
+			rate_error(t, s, "sendto", EMSGSIZE);
+			rate_free(s);
+			return;
+		}
+		/* No cookie yet: a plain handshake, then the send. */
+	} else if (connect(s->fd, (struct sockaddr *)&dst, dstlen) == 0) {
 		if (rate_send(t, s) == -1) {
 			rate_free(s);
 			return;
@@ -320,8 +347,11 @@ mode_rate(int argc, char *argv[])
 	double		 secs;
 	int		 ch, nthreads = 1, k;
 
-	while ((ch = getopt(argc, argv, "c:d:n:s:t:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "Fc:d:n:s:t:T:")) != -1) {
 		switch (ch) {
+		case 'F':
+			rate_fastopen = 1;
+			break;
 		case 'c':
 			inflight = (size_t)bench_num(optarg, 1, 100000,
 			    "in flight");
@@ -381,9 +411,10 @@ mode_rate(int argc, char *argv[])
 	for (i = 0; i < (size_t)nthreads; i++)
 		free(ts[i].slots);
 	printf("rate conns=%llu secs=%.3f conn_per_s=%.0f errors=%llu "
-	    "inflight=%zu threads=%d size=%zu",
+	    "inflight=%zu threads=%d size=%zu fastopen=%d",
 	    (unsigned long long)done, secs, secs > 0 ? done / secs : 0.0,
-	    (unsigned long long)errors, inflight, nthreads, rate_size);
+	    (unsigned long long)errors, inflight, nthreads, rate_size,
+	    rate_fastopen);
 	if (errmsg != NULL) {
 		char	e[ERR_MAX];
 
@@ -845,6 +876,38 @@ mode_idle(int argc, char *argv[])
 	return (passed == nconns ? BENCH_EXIT_OK : BENCH_EXIT_FAIL);
 }
 
+/*
+ * syscall
+ */
+
+static int
+mode_syscall(int argc, char *argv[])
+{
+	uint64_t	calls = 10000000, i, t0, t1;
+	int		ch;
+
+	while ((ch = getopt(argc, argv, "n:")) != -1) {
+		switch (ch) {
+		case 'n':
+			calls = (uint64_t)bench_num(optarg, 1, 1000000000,
+			    "calls");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc != optind)
+		usage();
+	t0 = bench_now_ns();
+	for (i = 0; i < calls; i++)
+		(void)syscall(SYS_getppid);
+	t1 = bench_now_ns();
+	printf("syscall calls=%llu ns_per_call=%.1f",
+	    (unsigned long long)calls, (double)(t1 - t0) / calls);
+	print_cpu();
+	return (BENCH_EXIT_OK);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -866,6 +929,8 @@ main(int argc, char *argv[])
 		return (mode_rate(argc, argv));
 	if (strcmp(argv[0], "rtt") == 0)
 		return (mode_rtt(argc, argv));
+	if (strcmp(argv[0], "syscall") == 0)
+		return (mode_syscall(argc, argv));
 	if (strcmp(argv[0], "idle") == 0)
 		return (mode_idle(argc, argv));
 	usage();
