@@ -46,6 +46,20 @@ round() {
 	[[ $output == *"tcpproxy     1.30x  [1.30x 1.30x]  n=3"* ]]
 }
 
+@test "headtohead: times are compared as numbers, not as strings" {
+	raw=$BATS_TEST_TMPDIR/raw.txt
+	for r in 1 2 3; do
+		# tcpproxy 80 us against the peer's 140 us: "80" > "140" as text
+		round "$raw" tcpproxy 50 80 1000 800 20 15
+		round "$raw" peer 50 140 1000 700 10 8
+	done
+	run "$HEADTOHEAD" "$raw"
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[[ $output == *"round trip p99, us:     peer 3/0 p=0.25;"* ]]
+	[[ $output == *"round trip p50, us:     peer 3/0 p=0.25;"* ]]
+}
+
 @test "headtohead: the sign test, and a failed run left out of its round" {
 	raw=$BATS_TEST_TMPDIR/raw.txt
 	for r in 1 2 3 4 5 6 7 8 9 10; do
