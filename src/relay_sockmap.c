@@ -83,6 +83,7 @@ static struct {
 	int		  have;		/* bit per map received */
 	int		  ready;	/* all of them, and the events mapped */
 	int		  broken;	/* a map refused: said once, off */
+	int		  refuse;	/* test hook: see relay_sockmap_test_refuse */
 	uint32_t	  entries;	/* the maps' size: descriptors below */
 	struct relay_end **ends;	/* by descriptor, for the events */
 	int		  events_slot;
@@ -322,8 +323,8 @@ hand_over(struct relay *r, struct flow *f)
 	f->k.attaches++;
 	km.ends[src->fd] = src;
 	key = val = (uint32_t)src->fd;
-	if (bpf_map_update_elem(km.fd[SOCKMAP_SOURCES], &key, &val,
-	    BPF_ANY) != 0) {
+	if (bpf_map_update_elem(km.fd[km.refuse ? SOCKMAP_EVENTS :
+	    SOCKMAP_SOURCES], &key, &val, BPF_ANY) != 0) {
 		sockmap_broken("cannot add a socket to the map");
 		return;
 	}
@@ -695,6 +696,17 @@ relay_sockmap_ready(void)
 	return (km.ready && !km.broken);
 }
 
+/*
+ * Test hook: sources are added through the ring buffer's descriptor,
+ * whose every update the kernel refuses, as it would for a map that is
+ * full or not what the worker thinks.
+ */
+void
+relay_sockmap_test_refuse(void)
+{
+	km.refuse = 1;
+}
+
 #else	/* no kernel path */
 
 int
@@ -712,6 +724,11 @@ int
 relay_sockmap_ready(void)
 {
 	return (0);
+}
+
+void
+relay_sockmap_test_refuse(void)
+{
 }
 
 void

@@ -21,6 +21,7 @@ struct flow;
 
 int	relay_sockmap_take(struct relay_set *, uint32_t, uint32_t, int);
 int	relay_sockmap_ready(void);
+void	relay_sockmap_test_refuse(void);
 void	relay_sockmap_consider(struct relay *);
 int	relay_sockmap_source_event(struct relay *, struct flow *, int);
 int	relay_sockmap_timeout(const struct relay_set *, int64_t, int);

@@ -613,12 +613,16 @@ run_test_hooks(void)
  * value: a copy of TCPPROXY_TEST_HOOKS, kept, or NULL.  A path (from /) also
  * names a stall file: a worker started while it exists waits, before it
  * takes its table, until it is gone, as a worker stuck at start would.
+ * "sockmap-refuse": the kernel refuses the worker's first socket for the
+ * in-kernel data path, as a broken map would.
  */
 void
 worker_set_test_hooks(char *value)
 {
 	test_hooks = value;
 	test_stall_file = value != NULL && value[0] == '/' ? value : NULL;
+	if (value != NULL && strcmp(value, "sockmap-refuse") == 0)
+		relay_sockmap_test_refuse();
 }
 
 void

@@ -112,6 +112,18 @@ proxy() {
 	! grep -q "in the kernel" "$TP_LOG"
 }
 
+@test "a worker whose map refuses a socket says so once and relays in user space" {
+	start_server echo
+	TCPPROXY_TEST_HOOKS=sockmap-refuse proxy
+	for i in 1 2; do
+		run_timeout 30 "$TBIN/tp-client" -m echo -c 10 -n 200000 127.0.0.1 "$P"
+		[ "$output" = "ok 200000" ]
+	done
+	wait_for_count 2 "sent=200000 received=200000 .*reason=eof"
+	[ "$(grep -c "ERROR: worker 1: sockmap: cannot add a socket to the map: .*; new connections stay in user space" "$TP_LOG")" -eq 1 ]
+	! grep -q "in the kernel" "$TP_LOG"
+}
+
 @test "the remote ends first while the client still sends: both halves arrive" {
 	start_server echofin -n 100000
 	proxy
