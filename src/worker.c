@@ -613,8 +613,9 @@ run_test_hooks(void)
  * value: a copy of TCPPROXY_TEST_HOOKS, kept, or NULL.  A path (from /) also
  * names a stall file: a worker started while it exists waits, before it
  * takes its table, until it is gone, as a worker stuck at start would.
- * "sockmap-refuse": the kernel refuses the worker's first socket for the
- * in-kernel data path, as a broken map would.
+ * "sockmap-refuse": the kernel refuses every socket the worker hands to
+ * the in-kernel data path, as a broken map would (the first refusal
+ * turns the path off).
  */
 void
 worker_set_test_hooks(char *value)
