@@ -139,16 +139,24 @@ proxy() {
 	start_server echo
 	proxy
 	run_timeout 60 "$TBIN/tp-client" -m stall -c 10 -n 200000000 -d 2000 127.0.0.1 "$P"
-	[ "$status" -eq 0 ]
-	sent=${output#sent }
-	echo "sent $sent of 200000000" >&2
-	# Without the bound the kernel takes all 200 MB in.  With it, what
-	# waits in the kernel when a direction is taken back is the bound
-	# (256 KB) and what moved before the worker looked, a few MB on a
-	# busy machine; the rest is in the sockets' own buffers (up to
-	# tcp_rmem and tcp_wmem each).
-	((sent < 200000000))
-	wait_for_log "reason=reset"
+	if grep -q "lost" "$TP_LOG"; then
+		# The race the man page describes (a segment in flight as the
+		# direction leaves the kernel is dropped): then both ends are
+		# reset, never a stream with a hole.  Rare, but it happens.
+		grep -q "relay 2: sockmap: the kernel lost [0-9]* bytes of the .* direction as it left the kernel; both ends reset" "$TP_LOG"
+		wait_for_log "relay 2: close .*reason=error"
+	else
+		[ "$status" -eq 0 ]
+		sent=${output#sent }
+		echo "sent $sent of 200000000" >&2
+		# Without the bound the kernel takes all 200 MB in.  With it,
+		# what waits in the kernel when a direction is taken back is
+		# the bound (256 KB) and what moved before the worker looked,
+		# a few MB on a busy machine; the rest is in the sockets' own
+		# buffers (up to tcp_rmem and tcp_wmem each).
+		((sent < 200000000))
+		wait_for_log "reason=reset"
+	fi
 	grep "wait in the kernel; taken back" "$TP_LOG" >&2
 	n=0
 	while read -r waiting; do
@@ -156,7 +164,6 @@ proxy() {
 		n=$((n + 1))
 	done < <(sed -n 's/.*: \([0-9]*\) bytes wait in the kernel; taken back.*/\1/p' "$TP_LOG")
 	((n >= 1))
-	! grep -q "lost" "$TP_LOG"
 }
 
 @test "a slow reader on the kernel path gets every byte, in order" {
