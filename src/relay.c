@@ -840,6 +840,17 @@ relay_dump(struct relay_set *rs)
 	}
 }
 
+/*
+ * Only the address's own bytes: the rest of a sockaddr_storage filled by
+ * accept() is stack garbage that must not go to the master.
+ */
+static void
+addr_copy_used(struct addr *dst, const struct addr *src)
+{
+	dst->len = src->len <= sizeof(dst->ss) ? src->len : sizeof(dst->ss);
+	memcpy(&dst->ss, &src->ss, dst->len);
+}
+
 /* One open connection, as the control socket shows it. */
 void
 relay_describe(const struct relay *r, int64_t now, struct proto_conn *pc)
@@ -855,9 +866,9 @@ relay_describe(const struct relay *r, int64_t now, struct proto_conn *pc)
 		pc->state = PROTO_CONN_HALF_CLOSED;
 	else
 		pc->state = PROTO_CONN_ESTABLISHED;
-	pc->client = r->client.addr;
+	addr_copy_used(&pc->client, &r->client.addr);
 	if (r->state == RELAY_ESTABLISHED)
-		pc->remote = r->remote.addr;
+		addr_copy_used(&pc->remote, &r->remote.addr);
 	pc->sent = r->up.bytes;
 	pc->received = r->down.bytes;
 	pc->age_ms = (uint64_t)(now - r->started_ms);
