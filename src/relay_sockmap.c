@@ -91,6 +91,7 @@ static struct {
 	unsigned long	 *prod_pos;
 	unsigned char	 *data;		/* ...and its records, mapped twice */
 	size_t		  data_size;
+	uint64_t	  events_round;	/* events_io's calls */
 } km = { .fd = { -1, -1, -1, -1 }, .events_slot = -1 };
 
 /* A map refused what it takes: the worker stops using the kernel path. */
@@ -606,20 +607,32 @@ relay_sockmap_forget(struct relay *r)
 	}
 }
 
-/* The program's events: a source moved another 64 KB. */
+/*
+ * The program's events: a source moved another 64 KB.  Only those there
+ * when poll said so, at most EVENTS_BURST, and each direction looked at
+ * once however many it raised: the kernel raises them faster than a slow
+ * worker looks (six system calls each), and the loop must come round to
+ * its other work, the master's heartbeat among it.  The ring buffer
+ * stays readable while records wait, so poll comes back at once.
+ */
+#define EVENTS_BURST	256
+
 static void
 events_io(void *arg, int revents)
 {
 	struct sockmap_event	 ev;
 	struct relay_end	*e;
+	struct flow		*f;
 	unsigned long		 cons, prod;
 	uint32_t		 hdr, len;
+	int			 n;
 
 	(void)arg;
 	(void)revents;
+	km.events_round++;
 	cons = __atomic_load_n(km.cons_pos, __ATOMIC_ACQUIRE);
 	prod = __atomic_load_n(km.prod_pos, __ATOMIC_ACQUIRE);
-	while (cons < prod) {
+	for (n = 0; cons < prod && n < EVENTS_BURST; n++) {
 		hdr = __atomic_load_n((uint32_t *)(km.data +
 		    (cons & (km.data_size - 1))), __ATOMIC_ACQUIRE);
 		if (hdr & BPF_RINGBUF_BUSY_BIT)
@@ -631,13 +644,17 @@ events_io(void *arg, int revents)
 			    BPF_RINGBUF_HDR_SZ, sizeof(ev));
 			/* The descriptor may be closed since: then no one. */
 			if (ev.token < km.entries &&
-			    (e = km.ends[ev.token]) != NULL)
-				(void)check_bound(e->relay, e == &e->relay->client ?
-				    &e->relay->up : &e->relay->down);
+			    (e = km.ends[ev.token]) != NULL) {
+				f = e == &e->relay->client ? &e->relay->up :
+				    &e->relay->down;
+				if (f->k.events_round != km.events_round) {
+					f->k.events_round = km.events_round;
+					(void)check_bound(e->relay, f);
+				}
+			}
 		}
 		cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
 		__atomic_store_n(km.cons_pos, cons, __ATOMIC_RELEASE);
-		prod = __atomic_load_n(km.prod_pos, __ATOMIC_ACQUIRE);
 	}
 }
 
