@@ -398,6 +398,8 @@ low_port() {
 	wait_for_port "$P1"
 	wait_for_port "$P2" ::1
 	wait_for_log "ready:"
+	# wait_for_port's two probes are gone (slow under valgrind)
+	wait_for_count 2 ": close listener="
 
 	# nothing open: every worker says so
 	kill -USR2 "$TP_PID"
