@@ -136,6 +136,18 @@ addr_resolve(const char *host, unsigned short port, int family, int passive,
 	return (0);
 }
 
+/*
+ * The address's own bytes only, into a dst the caller zeroed: the rest
+ * of a sockaddr_storage that accept() or getsockname() filled is
+ * whatever the stack held, which must not leave the process.
+ */
+void
+addr_copy(struct addr *dst, const struct addr *src)
+{
+	dst->len = src->len <= sizeof(dst->ss) ? src->len : sizeof(dst->ss);
+	memcpy(&dst->ss, &src->ss, dst->len);
+}
+
 int
 addr_equal(const struct addr *a, const struct addr *b)
 {

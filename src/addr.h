@@ -29,6 +29,7 @@ int	 addr_parse_port(const char *, unsigned short *, char *, size_t);
 int	 addr_resolve(const char *, unsigned short, int, int,
 	    struct addr_list *, char *, size_t);
 int	 addr_equal(const struct addr *, const struct addr *);
+void	 addr_copy(struct addr *, const struct addr *);
 unsigned short addr_port(const struct addr *);
 int	 addr_host_bytes(const struct addr *, uint8_t *);
 uint8_t	 addr_prefix_mask(int, int);

@@ -24,7 +24,7 @@ struct flow_kernel {
 	uint64_t	  seen;		/* the kernel's count, last looked at */
 	int64_t		  check_ms;	/* draining: look again then */
 	int		  backoff_ms;
-	uint64_t	  events_round;	/* the last that looked at it */
+	uint32_t	  events_round;	/* events_io's, that last looked */
 };
 
 struct flow {

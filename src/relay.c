@@ -840,17 +840,6 @@ relay_dump(struct relay_set *rs)
 	}
 }
 
-/*
- * Only the address's own bytes: the rest of a sockaddr_storage filled by
- * accept() is stack garbage that must not go to the master.
- */
-static void
-addr_copy_used(struct addr *dst, const struct addr *src)
-{
-	dst->len = src->len <= sizeof(dst->ss) ? src->len : sizeof(dst->ss);
-	memcpy(&dst->ss, &src->ss, dst->len);
-}
-
 /* One open connection, as the control socket shows it. */
 void
 relay_describe(const struct relay *r, int64_t now, struct proto_conn *pc)
@@ -866,9 +855,10 @@ relay_describe(const struct relay *r, int64_t now, struct proto_conn *pc)
 		pc->state = PROTO_CONN_HALF_CLOSED;
 	else
 		pc->state = PROTO_CONN_ESTABLISHED;
-	addr_copy_used(&pc->client, &r->client.addr);
+	/* accept() left the rest of the client's storage uninitialised. */
+	addr_copy(&pc->client, &r->client.addr);
 	if (r->state == RELAY_ESTABLISHED)
-		addr_copy_used(&pc->remote, &r->remote.addr);
+		addr_copy(&pc->remote, &r->remote.addr);
 	pc->sent = r->up.bytes;
 	pc->received = r->down.bytes;
 	pc->age_ms = (uint64_t)(now - r->started_ms);

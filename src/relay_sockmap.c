@@ -91,7 +91,7 @@ static struct {
 	unsigned long	 *prod_pos;
 	unsigned char	 *data;		/* ...and its records, mapped twice */
 	size_t		  data_size;
-	uint64_t	  events_round;	/* events_io's calls */
+	uint32_t	  events_round;	/* events_io's calls; wraps, harmless */
 } km = { .fd = { -1, -1, -1, -1 }, .events_slot = -1 };
 
 /* A map refused what it takes: the worker stops using the kernel path. */
